@@ -1,0 +1,1 @@
+"""The ``fanfare`` command and the registry of the four apps."""

@@ -1,0 +1,74 @@
+"""``fanfare``: the one command-line entry point of the platform."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from fanfare.apps import APPS, APPS_BY_NAME, get_app_spec
+from services.common import migrations
+
+SERVICE_CHOICE = click.Choice([spec.name for spec in APPS])
+WORKER_CHOICE = click.Choice([spec.name for spec in APPS if spec.has_worker])
+
+
+@click.group()
+def main() -> None:
+    """Fanfare: content packs, tracked referrals and thank-you rewards."""
+
+
+@main.command()
+@click.option(
+    "--var-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=lambda: os.environ.get("FANFARE_VAR_DIR", "var"),
+    show_default="var",
+    help="Where SQLite files, Redis data, logs and local files go.",
+)
+def dev(var_dir: Path) -> None:
+    """Run the whole platform on the embedded default until Ctrl-C."""
+    from fanfare.devserver import run_dev
+
+    sys.exit(run_dev(var_dir))
+
+
+@main.command()
+@click.argument("services", nargs=-1, type=SERVICE_CHOICE)
+def migrate(services: tuple[str, ...]) -> None:
+    """Bring databases up to date (all apps, or those named)."""
+    names = services or tuple(APPS_BY_NAME)
+    if os.environ.get("DATABASE_URL") and len(names) > 1:
+        raise click.UsageError(
+            "DATABASE_URL names one database; name the one app it belongs to, "
+            "e.g. 'fanfare migrate content'."
+        )
+    for name in names:
+        spec = get_app_spec(name)
+        settings = spec.settings_class()
+        migrations.upgrade(spec.migrations_dir, settings.database_url)
+        click.echo(f"{name}: migrated")
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("service", type=WORKER_CHOICE)
+@click.option("--concurrency", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--beat/--no-beat", default=True, show_default=True,
+              help="Also run the service's periodic tasks (one beat per service).")
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(service: str, concurrency: int, beat: bool, celery_args: tuple[str, ...]) -> None:
+    """Run a service's Celery worker; extra arguments go to Celery."""
+    spec = get_app_spec(service)
+    command = [
+        sys.executable, "-m", "celery", "--app", spec.celery_target, "worker",
+        "--queues", spec.name, "--hostname", f"{spec.name}@%h",
+        "--concurrency", str(concurrency), "--loglevel", "INFO",
+    ]
+    if beat:
+        var_dir = Path(os.environ.get("FANFARE_VAR_DIR", "var"))
+        schedule = var_dir / "celery" / f"{spec.name}-beat-schedule"
+        schedule.parent.mkdir(parents=True, exist_ok=True)
+        command += ["--beat", "--schedule", str(schedule)]
+    os.execv(sys.executable, [*command, *celery_args])

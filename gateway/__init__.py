@@ -1,0 +1,1 @@
+"""The gateway: identity, the public GraphQL API, the portal and the console."""

@@ -1,0 +1,1 @@
+"""What every gateway domain shares: backends, errors, permissions, limits."""

@@ -1,0 +1,1 @@
+"""Plumbing every Fanfare service repeats. No domain logic lives here."""

@@ -1,0 +1,178 @@
+"""The Celery app factory: tasks run inside the Flask app context.
+
+Every service gets two plumbing tasks: ``<service>.relay_outbox``, run by beat
+every ``OUTBOX_RELAY_INTERVAL_SECONDS``, and ``<service>.consume_event``, which
+applies an event once and parks it in ``dead_letters`` after its retries.
+Tasks are acknowledged late and re-queued if their worker dies, so a task must
+be safe to run twice: take ids, re-read state, skip work already done.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import traceback
+from typing import Any
+
+from celery import Celery, Task, signals
+from flask import Flask
+
+from services.common.events import Event, consume_task_name
+from services.common.log import current_request_id
+from services.common.metrics import TASK_OUTCOMES
+from services.common.runtime import ServiceRuntime
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID_TASK_HEADER = "fanfare_request_id"
+
+
+def backoff_seconds(base: float, retries: int, *, cap: float = 600.0) -> float:
+    """Exponential backoff with full jitter: a random wait up to base * 2**retries."""
+    ceiling: float = min(cap, base * (2**retries))
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+
+
+def create_celery(app: Flask) -> Celery:
+    """A Celery app bound to ``app``: its settings, its queue, its app context."""
+    runtime: ServiceRuntime = app.extensions["fanfare"]
+    settings = runtime.settings
+    service = settings.service_name
+
+    class AppContextTask(Task):  # type: ignore[type-arg]
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            request_id = getattr(self.request, REQUEST_ID_TASK_HEADER, None)
+            token = current_request_id.set(request_id)
+            try:
+                with app.app_context():
+                    return self.run(*args, **kwargs)
+            finally:
+                current_request_id.reset(token)
+
+    celery = Celery(service, task_cls=AppContextTask)
+    celery.conf.update(
+        broker_url=settings.redis_url,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            # A task whose worker vanished is handed out again after this long.
+            "visibility_timeout": 3600,
+            "socket_timeout": 5,
+            "socket_connect_timeout": 3,
+        },
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue=service,
+        task_time_limit=300,
+        task_soft_time_limit=240,
+        task_publish_retry=False,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        beat_schedule={
+            "relay-outbox": {
+                "task": f"{service}.relay_outbox",
+                "schedule": settings.outbox_relay_interval_seconds,
+                "options": {"expires": max(5.0, settings.outbox_relay_interval_seconds * 5)},
+            }
+        },
+    )
+    runtime.celery = celery
+    app.extensions["celery"] = celery
+    _register_plumbing_tasks(celery, runtime)
+    _count_task_outcomes(service)
+    return celery
+
+
+def send_event(celery: Celery, service: str, event: Event) -> None:
+    """Put ``event`` on ``service``'s queue (fails fast if the broker is down)."""
+    celery.send_task(
+        consume_task_name(service),
+        args=[event.to_message()],
+        queue=service,
+        task_id=f"{event.id}:{service}",
+        headers={REQUEST_ID_TASK_HEADER: event.request_id},
+        retry=False,
+    )
+
+
+def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:
+    service = runtime.service
+    settings = runtime.settings
+
+    @celery.task(name=f"{service}.relay_outbox", acks_late=False, ignore_result=True)
+    def relay_outbox() -> int:
+        """Send everything the outbox holds, a batch at a time."""
+        if runtime.outbox is None:
+            return 0
+        total = 0
+        while True:
+            sent = runtime.outbox.relay_pending(
+                runtime.db,
+                lambda target, event: send_event(celery, target, event),
+                batch_size=settings.outbox_relay_batch_size,
+            )
+            total += sent
+            if sent < settings.outbox_relay_batch_size:
+                return total
+
+    @celery.task(name=consume_task_name(service), bind=True, max_retries=None)
+    def consume_event(self: Task, message: dict[str, Any]) -> str:  # type: ignore[type-arg]
+        """Apply an event once; retry with backoff; dead-letter after the last try."""
+        assert runtime.consumer is not None
+        event = Event.from_message(message)
+        try:
+            applied = runtime.consumer.apply(runtime.db, event)
+        except Exception as exc:
+            retries = self.request.retries
+            if retries >= settings.event_max_retries:
+                runtime.consumer.dead_letter(
+                    runtime.db,
+                    kind="event",
+                    name=event.type,
+                    reference=event.id,
+                    payload=message,
+                    error="".join(traceback.format_exception(exc)),
+                    attempts=retries + 1,
+                )
+                TASK_OUTCOMES.labels(service, self.name, "dead_letter").inc()
+                log.error("event %s (%s) dead-lettered after %d attempts: %s",
+                          event.id, event.type, retries + 1, exc)
+                return "dead_lettered"
+            countdown = backoff_seconds(settings.event_retry_backoff_seconds, retries)
+            log.warning("event %s (%s) failed (attempt %d), retrying in %.1fs: %s",
+                        event.id, event.type, retries + 1, countdown, exc)
+            raise self.retry(exc=exc, countdown=countdown) from exc
+        return "applied" if applied else "duplicate"
+
+
+_SIGNALS_CONNECTED: set[str] = set()
+
+
+def _count_task_outcomes(service: str) -> None:
+    """Count outcomes per task, and pass the request id on to tasks sent from a task."""
+    if service in _SIGNALS_CONNECTED:
+        return
+    _SIGNALS_CONNECTED.add(service)
+
+    def on_success(sender: Task | None = None, **_: Any) -> None:  # type: ignore[type-arg]
+        TASK_OUTCOMES.labels(service, getattr(sender, "name", "?"), "success").inc()
+
+    def on_retry(sender: Task | None = None, **_: Any) -> None:  # type: ignore[type-arg]
+        TASK_OUTCOMES.labels(service, getattr(sender, "name", "?"), "retry").inc()
+
+    def on_failure(sender: Task | None = None, **_: Any) -> None:  # type: ignore[type-arg]
+        TASK_OUTCOMES.labels(service, getattr(sender, "name", "?"), "failure").inc()
+
+    signals.task_success.connect(on_success, weak=False)
+    signals.task_retry.connect(on_retry, weak=False)
+    signals.task_failure.connect(on_failure, weak=False)
+
+    def add_request_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
+        request_id = current_request_id.get()
+        if headers is not None and request_id and not headers.get(REQUEST_ID_TASK_HEADER):
+            headers[REQUEST_ID_TASK_HEADER] = request_id
+
+    signals.before_task_publish.connect(add_request_id, weak=False)

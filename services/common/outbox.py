@@ -1,0 +1,240 @@
+"""The transactional outbox and the idempotent event consumer.
+
+A change and the events it causes are written in one database transaction,
+so an event exists if and only if its change was committed. A periodic relay
+sends unsent events to the broker and marks them sent; if the broker is down
+they simply wait. Consumers record each event id they applied in the same
+transaction as its effects, so an event delivered twice is applied once.
+Events that keep failing end in ``dead_letters`` instead of looping.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from services.common.db import BigIntPrimaryKey, Database
+from services.common.events import Event, consumers_of
+from services.common.log import current_request_id
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[Session, Event], None]
+SendToService = Callable[[str, Event], None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class EventTables:
+    """The three plumbing tables every service's database holds."""
+
+    def __init__(self, metadata: MetaData) -> None:
+        self.outbox = Table(
+            "outbox_events",
+            metadata,
+            Column("seq", BigIntPrimaryKey, primary_key=True, autoincrement=True),
+            Column("event_id", String(36), nullable=False, unique=True),
+            Column("event_type", String(120), nullable=False),
+            Column("payload", JSON, nullable=False),
+            Column("request_id", String(64)),
+            Column("occurred_at", DateTime(timezone=True), nullable=False),
+            Column("sent_at", DateTime(timezone=True), index=True),
+            Column("attempts", Integer, nullable=False, server_default="0"),
+            Column("last_error", Text),
+        )
+        self.processed = Table(
+            "processed_events",
+            metadata,
+            Column("event_id", String(36), primary_key=True),
+            Column("event_type", String(120), nullable=False),
+            Column("processed_at", DateTime(timezone=True), nullable=False),
+        )
+        self.dead_letters = Table(
+            "dead_letters",
+            metadata,
+            Column("id", BigIntPrimaryKey, primary_key=True, autoincrement=True),
+            Column("kind", String(20), nullable=False),
+            Column("name", String(200), nullable=False),
+            Column("reference", String(200), nullable=False),
+            Column("payload", JSON, nullable=False),
+            Column("error", Text, nullable=False),
+            Column("attempts", Integer, nullable=False),
+            Column("created_at", DateTime(timezone=True), nullable=False),
+            UniqueConstraint("kind", "reference", name="uq_dead_letters_kind_reference"),
+        )
+
+
+def _insert_ignoring_conflicts(session: Session, table: Table) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return pg_insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite_insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"no conflict-free insert for {dialect}")
+
+
+class Outbox:
+    """Writes events beside a change, and relays them to consuming services."""
+
+    def __init__(self, tables: EventTables, *, producer: str) -> None:
+        self.tables = tables
+        self.producer = producer
+
+    def add(self, session: Session, event_type: str, payload: dict[str, Any]) -> Event:
+        """Record an event in the caller's transaction; it is sent only if that commits."""
+        event = Event.new(
+            type=event_type,
+            producer=self.producer,
+            payload=payload,
+            request_id=current_request_id.get(),
+        )
+        session.execute(
+            insert(self.tables.outbox).values(
+                event_id=event.id,
+                event_type=event.type,
+                payload=event.payload,
+                request_id=event.request_id,
+                occurred_at=datetime.fromisoformat(event.occurred_at),
+            )
+        )
+        return event
+
+    def backlog(self, session: Session) -> int:
+        """How many events wait to be relayed."""
+        table = self.tables.outbox
+        count = session.scalar(select(func.count()).select_from(table).where(table.c.sent_at.is_(None)))
+        return int(count or 0)
+
+    def relay_pending(self, db: Database, send: SendToService, *, batch_size: int = 500) -> int:
+        """Send one batch of unsent events, oldest first; return how many were sent.
+
+        On PostgreSQL the batch is locked with ``SKIP LOCKED`` so two relays never
+        send the same rows at once. On SQLite, where a transaction locks the whole
+        file, rows are read and marked in two short transactions so a slow broker
+        never blocks writers. An event is marked sent only after the broker took
+        it; a crash in between sends it again, which consumers absorb by event id.
+        """
+        if db.dialect == "postgresql":
+            with db.transaction() as session:
+                rows = self._unsent(session, batch_size, lock=True)
+                return self._send_and_mark(session, rows, send)
+        with db.transaction() as session:
+            rows = self._unsent(session, batch_size, lock=False)
+        with db.transaction() as session:
+            return self._send_and_mark(session, rows, send)
+
+    def _unsent(self, session: Session, limit: int, *, lock: bool) -> list[Any]:
+        table = self.tables.outbox
+        query = select(table).where(table.c.sent_at.is_(None)).order_by(table.c.seq).limit(limit)
+        if lock:
+            query = query.with_for_update(skip_locked=True)
+        return list(session.execute(query).mappings().all())
+
+    def _send_and_mark(self, session: Session, rows: list[Any], send: SendToService) -> int:
+        table = self.tables.outbox
+        sent = 0
+        for row in rows:
+            event = Event(
+                id=row["event_id"],
+                type=row["event_type"],
+                producer=self.producer,
+                occurred_at=row["occurred_at"].isoformat(),
+                payload=row["payload"],
+                request_id=row["request_id"],
+            )
+            try:
+                for service in consumers_of(event.type):
+                    send(service, event)
+            except Exception as exc:  # noqa: BLE001 - broker errors vary by transport
+                log.warning("outbox relay paused: broker refused event %s: %s", event.id, exc)
+                session.execute(
+                    update(table)
+                    .where(table.c.seq == row["seq"])
+                    .values(attempts=table.c.attempts + 1, last_error=str(exc)[:2000])
+                )
+                break
+            session.execute(
+                update(table)
+                .where(table.c.seq == row["seq"])
+                .values(sent_at=utcnow(), attempts=table.c.attempts + 1, last_error=None)
+            )
+            sent += 1
+        return sent
+
+
+class EventConsumer:
+    """Applies events to a service's database exactly once per event id."""
+
+    def __init__(self, tables: EventTables) -> None:
+        self.tables = tables
+        self.handlers: dict[str, list[EventHandler]] = {}
+
+    def on(self, event_type: str) -> Callable[[EventHandler], EventHandler]:
+        """Register a handler: ``@consumer.on("referrals.conversion_approved")``."""
+
+        def register(handler: EventHandler) -> EventHandler:
+            self.handlers.setdefault(event_type, []).append(handler)
+            return handler
+
+        return register
+
+    def apply(self, db: Database, event: Event) -> bool:
+        """Apply ``event`` unless it was applied before; True if applied now.
+
+        The processed-event row and the handlers' writes commit together: a
+        failure rolls both back, so a retry starts from a clean slate, and a
+        second delivery finds the row and changes nothing.
+        """
+        with db.transaction() as session:
+            claimed = session.execute(
+                _insert_ignoring_conflicts(session, self.tables.processed).values(
+                    event_id=event.id, event_type=event.type, processed_at=utcnow()
+                )
+            )
+            if claimed.rowcount == 0:
+                log.info("event %s (%s) already applied; skipped", event.id, event.type)
+                return False
+            for handler in self.handlers.get(event.type, []):
+                handler(session, event)
+        return True
+
+    def dead_letter(
+        self, db: Database, *, kind: str, name: str, reference: str, payload: dict[str, Any],
+        error: str, attempts: int,
+    ) -> None:
+        """Park what could not be done, once per (kind, reference)."""
+        with db.transaction() as session:
+            session.execute(
+                _insert_ignoring_conflicts(session, self.tables.dead_letters).values(
+                    kind=kind,
+                    name=name,
+                    reference=reference,
+                    payload=payload,
+                    error=error[:10_000],
+                    attempts=attempts,
+                    created_at=utcnow(),
+                )
+            )

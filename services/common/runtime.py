@@ -1,0 +1,48 @@
+"""What one running app holds: settings, database, outbox, consumer, broker client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import redis
+from flask import current_app
+
+from services.common.db import Database
+from services.common.outbox import EventConsumer, EventTables, Outbox
+from services.common.settings import CommonSettings
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+
+@dataclass
+class ServiceRuntime:
+    """Held at ``app.extensions["fanfare"]``; the app's only mutable globals."""
+
+    settings: CommonSettings
+    db: Database
+    event_tables: EventTables | None
+    outbox: Outbox | None
+    consumer: EventConsumer | None
+    redis: redis.Redis
+    celery: Celery | None = field(default=None)
+
+    @property
+    def service(self) -> str:
+        return self.settings.service_name
+
+    def count_backlog(self) -> int:
+        if self.outbox is None:
+            return 0
+        with self.db.transaction() as session:
+            return self.outbox.backlog(session)
+
+    def ping_broker(self) -> None:
+        self.redis.ping()
+
+
+def get_runtime() -> ServiceRuntime:
+    """The runtime of the app serving the current request or task."""
+    runtime: ServiceRuntime = current_app.extensions["fanfare"]
+    return runtime

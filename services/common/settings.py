@@ -1,0 +1,78 @@
+"""Typed settings read from environment variables, one object per app.
+
+Every app reads its configuration here and nowhere else. Secrets are
+``SecretStr`` so that printing or logging a settings object never shows them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_INTERNAL_TOKEN_SECRET = "dev-only-internal-token-secret-change-me"  # noqa: S105
+
+
+def default_var_dir() -> Path:
+    """Where the embedded default keeps its files (``FANFARE_VAR_DIR`` or ``./var``)."""
+    return Path(os.environ.get("FANFARE_VAR_DIR", "var")).resolve()
+
+
+class CommonSettings(BaseSettings):
+    """Settings every service reads; subclasses add their own."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, case_sensitive=False)
+
+    service_name: ClassVar[str] = "common"
+
+    environment: Literal["development", "test", "production"] = Field(
+        default="development", validation_alias="FANFARE_ENV"
+    )
+    var_dir: Path = Field(default_factory=default_var_dir, validation_alias="FANFARE_VAR_DIR")
+    database_url: str = ""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    internal_token_secret: SecretStr = SecretStr(DEV_INTERNAL_TOKEN_SECRET)
+    internal_token_ttl_seconds: int = Field(default=60, ge=5, le=600)
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    outbox_relay_interval_seconds: float = Field(default=1.0, gt=0)
+    outbox_relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    event_max_retries: int = Field(default=5, ge=0, le=50)
+    event_retry_backoff_seconds: float = Field(default=2.0, ge=0)
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0)
+    prometheus_multiproc_dir: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_database_default(cls, values: Any) -> Any:
+        if isinstance(values, dict) and not values.get("database_url"):
+            var_dir = Path(values.get("FANFARE_VAR_DIR") or values.get("var_dir") or default_var_dir())
+            values = {**values, "database_url": f"sqlite:///{var_dir / (cls.service_name + '.db')}"}
+        return values
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> CommonSettings:
+        if (
+            self.environment == "production"
+            and self.internal_token_secret.get_secret_value() == DEV_INTERNAL_TOKEN_SECRET
+        ):
+            raise ValueError("INTERNAL_TOKEN_SECRET must be set to a private value in production")
+        if len(self.internal_token_secret.get_secret_value()) < 32:
+            raise ValueError("INTERNAL_TOKEN_SECRET must be at least 32 characters long")
+        return self
+
+    @property
+    def is_debug(self) -> bool:
+        return self.environment != "production"
+
+    @classmethod
+    def env_var_names(cls) -> frozenset[str]:
+        """The environment variables this settings class reads."""
+        names = set()
+        for name, field in cls.model_fields.items():
+            alias = field.validation_alias
+            names.add(alias.upper() if isinstance(alias, str) else name.upper())
+        return frozenset(names)

@@ -1,0 +1,18 @@
+"""The rewards service's app factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from services.rewards.models import event_tables
+from services.rewards.settings import RewardsSettings
+from services.common.app import create_service_app
+from services.common.celery_app import create_celery
+
+
+def create_app(settings: RewardsSettings | None = None) -> Flask:
+    """Build the rewards app from ``settings`` (read from the environment when omitted)."""
+    settings = settings or RewardsSettings()
+    app = create_service_app(__name__, settings, event_tables=event_tables)
+    create_celery(app)
+    return app
