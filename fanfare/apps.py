@@ -43,9 +43,7 @@ class AppSpec:
 
 APPS: tuple[AppSpec, ...] = (
     AppSpec("gateway", "gateway", 8000, "gateway.settings.GatewaySettings", has_worker=False),
-    AppSpec(
-        "content", "services.content", 8001, "services.content.settings.ContentSettings", True
-    ),
+    AppSpec("content", "services.content", 8001, "services.content.settings.ContentSettings", True),
     AppSpec(
         "referrals",
         "services.referrals",
@@ -53,9 +51,7 @@ APPS: tuple[AppSpec, ...] = (
         "services.referrals.settings.ReferralsSettings",
         True,
     ),
-    AppSpec(
-        "rewards", "services.rewards", 8003, "services.rewards.settings.RewardsSettings", True
-    ),
+    AppSpec("rewards", "services.rewards", 8003, "services.rewards.settings.RewardsSettings", True),
 )
 
 APPS_BY_NAME = {spec.name: spec for spec in APPS}

@@ -28,11 +28,18 @@ def main() -> None:
     show_default="var",
     help="Where SQLite files, Redis data, logs and local files go.",
 )
-def dev(var_dir: Path) -> None:
+@click.option(
+    "--port-offset",
+    type=click.IntRange(0, 50000),
+    default=0,
+    show_default=True,
+    help="Add this to every app's port (8000-8003) when those are taken.",
+)
+def dev(var_dir: Path, port_offset: int) -> None:
     """Run the whole platform on the embedded default until Ctrl-C."""
     from fanfare.devserver import run_dev
 
-    sys.exit(run_dev(var_dir))
+    sys.exit(run_dev(var_dir, port_offset=port_offset))
 
 
 @main.command()
@@ -55,20 +62,39 @@ def migrate(services: tuple[str, ...]) -> None:
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("service", type=WORKER_CHOICE)
 @click.option("--concurrency", type=click.IntRange(1, 64), default=2, show_default=True)
-@click.option("--beat/--no-beat", default=True, show_default=True,
-              help="Also run the service's periodic tasks (one beat per service).")
+@click.option(
+    "--beat/--no-beat",
+    default=True,
+    show_default=True,
+    help="Also run the service's periodic tasks (one beat per service).",
+)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(service: str, concurrency: int, beat: bool, celery_args: tuple[str, ...]) -> None:
     """Run a service's Celery worker; extra arguments go to Celery."""
     spec = get_app_spec(service)
     command = [
-        sys.executable, "-m", "celery", "--app", spec.celery_target, "worker",
-        "--queues", spec.name, "--hostname", f"{spec.name}@%h",
-        "--concurrency", str(concurrency), "--loglevel", "INFO",
+        sys.executable,
+        "-m",
+        "celery",
+        "--app",
+        spec.celery_target,
+        "worker",
+        "--queues",
+        spec.name,
+        "--hostname",
+        f"{spec.name}@%h",
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "INFO",
     ]
     if beat:
         var_dir = Path(os.environ.get("FANFARE_VAR_DIR", "var"))
         schedule = var_dir / "celery" / f"{spec.name}-beat-schedule"
         schedule.parent.mkdir(parents=True, exist_ok=True)
         command += ["--beat", "--schedule", str(schedule)]
-    os.execv(sys.executable, [*command, *celery_args])
+    os.execv(sys.executable, [*command, *celery_args])  # noqa: S606 - replaces this process
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,7 @@ answers, prints the URLs, and on Ctrl-C stops every process it started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -38,8 +39,15 @@ class ManagedProcess:
 class DevPlatform:
     var_dir: Path
     host: str = "127.0.0.1"
+    port_offset: int = 0
     processes: list[ManagedProcess] = field(default_factory=list)
     redis: EmbeddedRedis | None = None
+
+    def port(self, spec: AppSpec) -> int:
+        return spec.port + self.port_offset
+
+    def url(self, spec: AppSpec) -> str:
+        return f"http://{self.host}:{self.port(spec)}"
 
     def child_env(self, spec: AppSpec, redis_url: str, secret: str) -> dict[str, str]:
         env = {
@@ -60,6 +68,10 @@ class DevPlatform:
             PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
             PYTHONUNBUFFERED="1",
         )
+        if spec.name == "gateway":
+            env.update(
+                {f"{other.name.upper()}_URL": self.url(other) for other in APPS if other != spec}
+            )
         return env
 
     def start(self) -> None:
@@ -69,7 +81,9 @@ class DevPlatform:
         for spec in APPS:
             env = self.child_env(spec, redis_url, secret)
             _migrate(spec, env)
-            self._spawn(f"{spec.name}-web", _gunicorn_command(spec, self.host), env)
+            self._spawn(
+                f"{spec.name}-web", _gunicorn_command(spec, self.host, self.port(spec)), env
+            )
             if spec.has_worker:
                 self._spawn(f"{spec.name}-worker", _worker_command(spec, self.var_dir), env)
 
@@ -96,7 +110,7 @@ class DevPlatform:
 
     def wait_until_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
         deadline = time.monotonic() + timeout
-        pending = {spec.name: f"http://{self.host}:{spec.port}/readyz" for spec in APPS}
+        pending = {spec.name: f"{self.url(spec)}/readyz" for spec in APPS}
         while pending:
             self.check_alive()
             for name, url in list(pending.items()):
@@ -121,10 +135,8 @@ class DevPlatform:
             _signal_group(managed.process, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for managed in self.processes:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 managed.process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
             # Kill the whole group: gunicorn and Celery children included.
             _signal_group(managed.process, signal.SIGKILL)
             managed.process.wait()
@@ -135,10 +147,8 @@ class DevPlatform:
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def _migrate(spec: AppSpec, env: dict[str, str]) -> None:
@@ -153,15 +163,23 @@ def _migrate(spec: AppSpec, env: dict[str, str]) -> None:
         os.environ.update(saved)
 
 
-def _gunicorn_command(spec: AppSpec, host: str) -> list[str]:
+def _gunicorn_command(spec: AppSpec, host: str, port: int) -> list[str]:
     return [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"{host}:{spec.port}",
-        "--workers", "1",
-        "--threads", "8",
-        "--worker-class", "gthread",
-        "--access-logfile", "-",
-        "--graceful-timeout", "5",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        "1",
+        "--threads",
+        "8",
+        "--worker-class",
+        "gthread",
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "5",
         spec.wsgi_target,
     ]
 
@@ -170,21 +188,29 @@ def _worker_command(spec: AppSpec, var_dir: Path) -> list[str]:
     schedule = var_dir / "celery" / f"{spec.name}-beat-schedule"
     schedule.parent.mkdir(parents=True, exist_ok=True)
     return [
-        sys.executable, "-m", "celery",
-        "--app", spec.celery_target,
+        sys.executable,
+        "-m",
+        "celery",
+        "--app",
+        spec.celery_target,
         "worker",
-        "--queues", spec.name,
-        "--hostname", f"{spec.name}@%h",
-        "--concurrency", "2",
+        "--queues",
+        spec.name,
+        "--hostname",
+        f"{spec.name}@%h",
+        "--concurrency",
+        "2",
         "--beat",
-        "--schedule", str(schedule),
-        "--loglevel", "INFO",
+        "--schedule",
+        str(schedule),
+        "--loglevel",
+        "INFO",
     ]
 
 
-def run_dev(var_dir: Path) -> int:
+def run_dev(var_dir: Path, *, port_offset: int = 0) -> int:
     """Start everything, print where to open it, and run until Ctrl-C."""
-    platform = DevPlatform(var_dir=var_dir.resolve())
+    platform = DevPlatform(var_dir=var_dir.resolve(), port_offset=port_offset)
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -200,7 +226,7 @@ def run_dev(var_dir: Path) -> int:
         print(flush=True)
         print("Fanfare is running:", flush=True)
         for spec in APPS:
-            print(f"  {spec.name:<10} http://{platform.host}:{spec.port}/", flush=True)
+            print(f"  {spec.name:<10} {platform.url(spec)}/", flush=True)
         print(f"Logs are in {var_dir / 'log'}. Press Ctrl-C to stop.", flush=True)
         while not stopping:
             platform.check_alive()

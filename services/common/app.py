@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import redis
 from flask import Flask, Response, jsonify, request
 
@@ -26,6 +28,7 @@ def create_service_app(
     settings: CommonSettings,
     *,
     event_tables: EventTables | None,
+    event_routes: Mapping[str, Sequence[str]] | None = None,
     require_token: bool = True,
 ) -> Flask:
     """A Flask app with logging, errors, health, metrics and internal auth wired in."""
@@ -41,7 +44,9 @@ def create_service_app(
         settings=settings,
         db=Database(settings.database_url, connect_timeout=timeout),
         event_tables=event_tables,
-        outbox=Outbox(event_tables, producer=service) if event_tables else None,
+        outbox=(
+            Outbox(event_tables, producer=service, routes=event_routes) if event_tables else None
+        ),
         consumer=EventConsumer(event_tables) if event_tables else None,
         redis=redis.Redis.from_url(
             settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout

@@ -49,7 +49,7 @@ def create_celery(app: Flask) -> Celery:
             finally:
                 current_request_id.reset(token)
 
-    celery = Celery(service, task_cls=AppContextTask)
+    celery: Celery = Celery(service, task_cls=AppContextTask)
     celery.conf.update(
         broker_url=settings.redis_url,
         broker_connection_retry_on_startup=True,
@@ -138,12 +138,23 @@ def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:
                     attempts=retries + 1,
                 )
                 TASK_OUTCOMES.labels(service, self.name, "dead_letter").inc()
-                log.error("event %s (%s) dead-lettered after %d attempts: %s",
-                          event.id, event.type, retries + 1, exc)
+                log.error(
+                    "event %s (%s) dead-lettered after %d attempts: %s",
+                    event.id,
+                    event.type,
+                    retries + 1,
+                    exc,
+                )
                 return "dead_lettered"
             countdown = backoff_seconds(settings.event_retry_backoff_seconds, retries)
-            log.warning("event %s (%s) failed (attempt %d), retrying in %.1fs: %s",
-                        event.id, event.type, retries + 1, countdown, exc)
+            log.warning(
+                "event %s (%s) failed (attempt %d), retrying in %.1fs: %s",
+                event.id,
+                event.type,
+                retries + 1,
+                countdown,
+                exc,
+            )
             raise self.retry(exc=exc, countdown=countdown) from exc
         return "applied" if applied else "duplicate"
 

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import fnmatch
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 # event type pattern -> consuming services
-EVENT_ROUTES: dict[str, tuple[str, ...]] = {
+EVENT_ROUTES: Mapping[str, Sequence[str]] = {
     "referrals.*": ("rewards",),
     "content.*": ("rewards", "referrals"),
     "rewards.*": ("rewards",),
 }
 
 
-def consumers_of(event_type: str, routes: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+def consumers_of(event_type: str, routes: Mapping[str, Sequence[str]] | None = None) -> list[str]:
     """Services subscribed to ``event_type``, in a stable order."""
     table = EVENT_ROUTES if routes is None else routes
     found: list[str] = []

@@ -33,7 +33,7 @@ def readyz() -> tuple[Response, int]:
         try:
             check()
             results[name] = "ok"
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        except Exception as exc:
             log.warning("readiness check %s failed: %s", name, exc)
             results[name] = "unavailable"
     ready = all(result == "ok" for result in results.values())

@@ -32,17 +32,17 @@ def accept_request_id(candidate: str | None) -> str:
     return new_request_id()
 
 
-class RequestContextFilter(logging.Filter):
-    """Adds ``service`` and ``request_id`` to every record."""
+_base_record_factory = logging.getLogRecordFactory()
+_service_name = "fanfare"
 
-    def __init__(self, service: str) -> None:
-        super().__init__()
-        self.service = service
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.service = self.service
-        record.request_id = current_request_id.get()
-        return True
+def _record_with_context(*args: object, **kwargs: object) -> logging.LogRecord:
+    # A record factory rather than a handler filter, so every handler (pytest's
+    # capture included) sees the service and request id on every record.
+    record = _base_record_factory(*args, **kwargs)
+    record.service = _service_name
+    record.request_id = current_request_id.get()
+    return record
 
 
 def configure_logging(service: str, *, level: str = "INFO", fmt: str = "json") -> None:
@@ -59,7 +59,9 @@ def configure_logging(service: str, *, level: str = "INFO", fmt: str = "json") -
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s [%(service)s %(request_id)s] %(message)s")
         )
-    handler.addFilter(RequestContextFilter(service))
+    global _service_name  # noqa: PLW0603 - one service per process
+    _service_name = service
+    logging.setLogRecordFactory(_record_with_context)
     root = logging.getLogger()
     for existing in list(root.handlers):
         if getattr(existing, "_fanfare", False):

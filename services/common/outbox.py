@@ -11,7 +11,7 @@ Events that keep failing end in ``dead_letters`` instead of looping.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +46,11 @@ SendToService = Callable[[str, Event], None]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class EventTables:
@@ -99,9 +104,16 @@ def _insert_ignoring_conflicts(session: Session, table: Table) -> Any:
 class Outbox:
     """Writes events beside a change, and relays them to consuming services."""
 
-    def __init__(self, tables: EventTables, *, producer: str) -> None:
+    def __init__(
+        self,
+        tables: EventTables,
+        *,
+        producer: str,
+        routes: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.tables = tables
         self.producer = producer
+        self.routes = routes
 
     def add(self, session: Session, event_type: str, payload: dict[str, Any]) -> Event:
         """Record an event in the caller's transaction; it is sent only if that commits."""
@@ -125,7 +137,9 @@ class Outbox:
     def backlog(self, session: Session) -> int:
         """How many events wait to be relayed."""
         table = self.tables.outbox
-        count = session.scalar(select(func.count()).select_from(table).where(table.c.sent_at.is_(None)))
+        count = session.scalar(
+            select(func.count()).select_from(table).where(table.c.sent_at.is_(None))
+        )
         return int(count or 0)
 
     def relay_pending(self, db: Database, send: SendToService, *, batch_size: int = 500) -> int:
@@ -161,14 +175,14 @@ class Outbox:
                 id=row["event_id"],
                 type=row["event_type"],
                 producer=self.producer,
-                occurred_at=row["occurred_at"].isoformat(),
+                occurred_at=as_utc(row["occurred_at"]).isoformat(),
                 payload=row["payload"],
                 request_id=row["request_id"],
             )
             try:
-                for service in consumers_of(event.type):
+                for service in consumers_of(event.type, self.routes):
                     send(service, event)
-            except Exception as exc:  # noqa: BLE001 - broker errors vary by transport
+            except Exception as exc:
                 log.warning("outbox relay paused: broker refused event %s: %s", event.id, exc)
                 session.execute(
                     update(table)
@@ -209,21 +223,31 @@ class EventConsumer:
         second delivery finds the row and changes nothing.
         """
         with db.transaction() as session:
+            # RETURNING rather than rowcount: drivers disagree on rowcount for
+            # ON CONFLICT DO NOTHING (psycopg reports -1).
             claimed = session.execute(
-                _insert_ignoring_conflicts(session, self.tables.processed).values(
-                    event_id=event.id, event_type=event.type, processed_at=utcnow()
-                )
-            )
-            if claimed.rowcount == 0:
+                _insert_ignoring_conflicts(session, self.tables.processed)
+                .values(event_id=event.id, event_type=event.type, processed_at=utcnow())
+                .returning(self.tables.processed.c.event_id)
+            ).first()
+            if claimed is None:
                 log.info("event %s (%s) already applied; skipped", event.id, event.type)
                 return False
             for handler in self.handlers.get(event.type, []):
                 handler(session, event)
+        log.info("event %s (%s) applied", event.id, event.type)
         return True
 
     def dead_letter(
-        self, db: Database, *, kind: str, name: str, reference: str, payload: dict[str, Any],
-        error: str, attempts: int,
+        self,
+        db: Database,
+        *,
+        kind: str,
+        name: str,
+        reference: str,
+        payload: dict[str, Any],
+        error: str,
+        attempts: int,
     ) -> None:
         """Park what could not be done, once per (kind, reference)."""
         with db.transaction() as session:

@@ -24,7 +24,9 @@ def default_var_dir() -> Path:
 class CommonSettings(BaseSettings):
     """Settings every service reads; subclasses add their own."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, case_sensitive=False)
+    model_config = SettingsConfigDict(
+        extra="ignore", frozen=True, case_sensitive=False, populate_by_name=True
+    )
 
     service_name: ClassVar[str] = "common"
 
@@ -49,7 +51,9 @@ class CommonSettings(BaseSettings):
     @classmethod
     def _fill_database_default(cls, values: Any) -> Any:
         if isinstance(values, dict) and not values.get("database_url"):
-            var_dir = Path(values.get("FANFARE_VAR_DIR") or values.get("var_dir") or default_var_dir())
+            var_dir = Path(
+                values.get("FANFARE_VAR_DIR") or values.get("var_dir") or default_var_dir()
+            )
             values = {**values, "database_url": f"sqlite:///{var_dir / (cls.service_name + '.db')}"}
         return values
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.content.models import event_tables
-from services.content.settings import ContentSettings
 from services.common.app import create_service_app
 from services.common.celery_app import create_celery
+from services.content.models import event_tables
+from services.content.settings import ContentSettings
 
 
 def create_app(settings: ContentSettings | None = None) -> Flask:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.referrals.models import event_tables
-from services.referrals.settings import ReferralsSettings
 from services.common.app import create_service_app
 from services.common.celery_app import create_celery
+from services.referrals.models import event_tables
+from services.referrals.settings import ReferralsSettings
 
 
 def create_app(settings: ReferralsSettings | None = None) -> Flask:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.rewards.models import event_tables
-from services.rewards.settings import RewardsSettings
 from services.common.app import create_service_app
 from services.common.celery_app import create_celery
+from services.rewards.models import event_tables
+from services.rewards.settings import RewardsSettings
 
 
 def create_app(settings: RewardsSettings | None = None) -> Flask:

@@ -1,0 +1,63 @@
+"""Every app's migration history runs up from an empty database, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import MetaData, inspect
+
+from fanfare.apps import APPS, AppSpec
+from services.common import migrations
+from services.common.db import create_db_engine
+
+EVENT_TABLES = {"outbox_events", "processed_events", "dead_letters"}
+
+
+def app_metadata(spec: AppSpec) -> MetaData:
+    metadata: MetaData = importlib.import_module(f"{spec.package}.models").metadata
+    return metadata
+
+
+@pytest.mark.parametrize("spec", APPS, ids=lambda spec: spec.name)
+def test_migrations_run_up_from_empty_and_match_the_models(
+    spec: AppSpec, database_url: str
+) -> None:
+    # given an empty database
+    # when the app's history is applied to its head
+    migrations.upgrade(spec.migrations_dir, database_url)
+
+    # then the schema is exactly what the models describe
+    engine = create_db_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, app_metadata(spec))
+            tables = set(inspect(connection).get_table_names())
+    finally:
+        engine.dispose()
+    assert differences == []
+    assert "alembic_version" in tables
+    if spec.has_worker:
+        assert tables >= EVENT_TABLES
+
+
+@pytest.mark.parametrize("spec", APPS, ids=lambda spec: spec.name)
+def test_migrations_go_down_to_empty_and_up_again(spec: AppSpec, database_url: str) -> None:
+    # given a database at head
+    migrations.upgrade(spec.migrations_dir, database_url)
+
+    # when it goes back to before the first revision, and up again
+    migrations.downgrade(spec.migrations_dir, database_url, "base")
+    engine = create_db_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            left_over = set(inspect(connection).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+    migrations.upgrade(spec.migrations_dir, database_url)
+
+    # then nothing of the app was left at the bottom
+    assert left_over == set()

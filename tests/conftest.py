@@ -1,0 +1,6 @@
+"""Test harness: real servers from pip packages, started once per session."""
+
+pytest_plugins = [
+    "tests.support.postgres",
+    "tests.support.redis",
+]
