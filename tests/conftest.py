@@ -3,4 +3,6 @@
 pytest_plugins = [
     "tests.support.postgres",
     "tests.support.redis",
+    "tests.support.s3",
+    "tests.support.smtp",
 ]
