@@ -96,5 +96,20 @@ def worker(service: str, concurrency: int, beat: bool, celery_args: tuple[str, .
     os.execv(sys.executable, [*command, *celery_args])  # noqa: S606 - replaces this process
 
 
+def _add_app_commands() -> None:
+    """Each app contributes its own commands; the CLI only gathers them."""
+    from gateway.cli import TOP_LEVEL_COMMANDS
+    from services.content.cli import commands as content_commands
+    from services.referrals.cli import commands as referrals_commands
+    from services.rewards.cli import commands as rewards_commands
+
+    for group in (content_commands, referrals_commands, rewards_commands):
+        main.add_command(group)
+    for command in TOP_LEVEL_COMMANDS:
+        main.add_command(command)
+
+
+_add_app_commands()
+
 if __name__ == "__main__":
     main()

@@ -3,6 +3,7 @@
 The routing table below is the one place that says who listens to what, so a
 producer's outbox relay knows which service queues to deliver an event to.
 Routing is configuration, not domain logic: handlers live in each service.
+The catalogue of events and their payloads is docs/events.md.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Any
 
 # event type pattern -> consuming services
 EVENT_ROUTES: Mapping[str, Sequence[str]] = {
+    "content.*": ("referrals", "rewards"),
     "referrals.*": ("rewards",),
-    "content.*": ("rewards", "referrals"),
+    "rewards.tier_changed": ("content", "rewards"),
     "rewards.*": ("rewards",),
 }
 
