@@ -1,0 +1,323 @@
+"""The Pillow image pipeline: header checks for uploads, renditions from one decode.
+
+Uploads are checked in layers before anything is decoded: the format is
+sniffed from the magic bytes (never the name or the declared type), Pillow
+opens the file with that one decoder only, and the header's dimensions are
+held against the pixel limit. Decoding happens later, in the worker: the
+image is decoded once (JPEG at a reduced DCT scale when the original need not
+be full size), oriented, converted to sRGB, and each smaller rendition is
+resized from the previous one. Nothing of the source's metadata is written.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from dataclasses import dataclass
+from typing import Final
+
+from PIL import Image, ImageCms
+
+from services.content.interfaces import ImageInfo, ImageRejected, RenderedImage
+
+CONTENT_TYPES: Final = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+}
+ORIGINAL_MAX_SIDE: Final = 4096
+JPEG_QUALITY: Final = 85
+ORIENTATION_TAG: Final = 0x0112
+
+
+@dataclass(frozen=True)
+class RenditionSpec:
+    """A rendition's name and box; a zero height means "keep the aspect ratio"."""
+
+    name: str
+    width: int
+    height: int
+
+
+# Largest first: each rendition is resized from the previous one's image.
+CROPPED_RENDITIONS: Final = (
+    RenditionSpec("story", 1080, 1920),
+    RenditionSpec("square", 1080, 1080),
+    RenditionSpec("social_card", 1200, 630),
+    RenditionSpec("thumbnail", 320, 0),
+)
+RENDITION_NAMES: Final = ("original", *(spec.name for spec in CROPPED_RENDITIONS))
+
+_TRANSPOSE_FOR_ORIENTATION: Final = {
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
+    3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
+    5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_270,),
+    7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_90,),
+}
+_SRGB_PROFILE: Final = ImageCms.createProfile("sRGB")
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The image format the first bytes announce, if it is one we accept."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def unsupported_type() -> ImageRejected:
+    return ImageRejected(
+        "Upload a JPEG, PNG, WebP or GIF image; the file's bytes are none of these.",
+        code="UNSUPPORTED_MEDIA_TYPE",
+        status=415,
+    )
+
+
+def unreadable(detail: str) -> ImageRejected:
+    return ImageRejected(
+        f"The image could not be read ({detail}); export it again and re-upload.",
+        code="IMAGE_UNREADABLE",
+        status=422,
+    )
+
+
+def too_many_pixels(width: int, height: int, limit: int) -> ImageRejected:
+    return ImageRejected(
+        f"The image is {width}x{height} pixels; at most {limit:,} pixels are accepted. "
+        "Scale it down and re-upload.",
+        code="IMAGE_TOO_LARGE",
+        status=422,
+    )
+
+
+class PillowImagePipeline:
+    """:class:`~services.content.interfaces.ImagePipeline` on Pillow."""
+
+    def __init__(self, *, max_pixels: int) -> None:
+        self.max_pixels = max_pixels
+        # Pillow's own bomb check (on open and on every GIF frame) uses this
+        # process-wide limit; one pipeline per process is built from settings.
+        Image.MAX_IMAGE_PIXELS = max_pixels
+
+    def inspect(self, data: bytes) -> ImageInfo:
+        """Sniff the bytes and read the header with the matching decoder only."""
+        image_format = sniff_format(data[:16])
+        if image_format is None:
+            raise unsupported_type()
+        with self._open(data, image_format) as image:
+            width, height = image.size
+        if image_format == "GIF":
+            self._check_gif_frames(data)
+        return ImageInfo(
+            format=image_format,
+            content_type=CONTENT_TYPES[image_format],
+            width=width,
+            height=height,
+        )
+
+    def render(self, data: bytes) -> list[RenderedImage]:
+        """Decode once, orient, convert to sRGB, and make every rendition."""
+        image_format = sniff_format(data[:16])
+        if image_format is None:
+            raise unsupported_type()
+        source = self._open(data, image_format)
+        orientation = _orientation(source)
+        _draft_for_original(source)
+        try:
+            source.load()
+            working = _to_srgb(source)
+        except (OSError, ValueError, SyntaxError, EOFError, struct.error) as exc:
+            raise unreadable(str(exc) or type(exc).__name__) from exc
+        del source
+        # From here on at most one full-size image and one smaller one are alive at once.
+        working = _orient(working, orientation)
+        if max(working.size) > ORIGINAL_MAX_SIDE:
+            working.thumbnail((ORIGINAL_MAX_SIDE, ORIGINAL_MAX_SIDE), Image.Resampling.LANCZOS)
+        rendered = [_encode("original", working)]
+        for spec in CROPPED_RENDITIONS:
+            working = _scale_to_cover(working, spec)
+            rendered.append(_encode(spec.name, _crop_center(working, spec)))
+        return rendered
+
+    def _check_gif_frames(self, data: bytes) -> None:
+        """Refuse a GIF whose later frames grow the canvas past the pixel limit.
+
+        Pillow enlarges a GIF's canvas to fit any frame, and only checks when it
+        reaches that frame; the descriptors are read here without decoding.
+        """
+        try:
+            canvas = _gif_canvas_size(data)
+        except (IndexError, ValueError) as exc:
+            raise unreadable("its frames are malformed") from exc
+        if canvas[0] * canvas[1] > self.max_pixels:
+            raise too_many_pixels(canvas[0], canvas[1], self.max_pixels)
+
+    def _open(self, data: bytes, image_format: str) -> Image.Image:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                image = Image.open(io.BytesIO(data), formats=[image_format])
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageRejected(
+                f"The image declares more pixels than the {self.max_pixels:,} accepted.",
+                code="IMAGE_TOO_LARGE",
+                status=422,
+            ) from exc
+        except Image.UnidentifiedImageError as exc:
+            raise unreadable("its header is not valid") from exc
+        except (OSError, ValueError, SyntaxError, EOFError, struct.error) as exc:
+            raise unreadable(str(exc) or type(exc).__name__) from exc
+        width, height = image.size
+        if width < 1 or height < 1:
+            image.close()
+            raise unreadable("it has no pixels")
+        if width * height > self.max_pixels:
+            image.close()
+            raise too_many_pixels(width, height, self.max_pixels)
+        return image
+
+
+def _gif_canvas_size(data: bytes) -> tuple[int, int]:
+    """The canvas a GIF needs once every frame is placed (GIF89a block structure)."""
+    width, height, flags = struct.unpack_from("<HHB", data, 6)
+    position = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    while position < len(data):
+        block = data[position]
+        if block == 0x3B:  # trailer
+            break
+        if block == 0x21:  # extension: label, then data sub-blocks
+            position = _skip_sub_blocks(data, position + 2)
+        elif block == 0x2C:  # image descriptor
+            left, top, frame_width, frame_height, frame_flags = struct.unpack_from(
+                "<HHHHB", data, position + 1
+            )
+            width = max(width, left + frame_width)
+            height = max(height, top + frame_height)
+            position += 10
+            if frame_flags & 0x80:
+                position += 3 << ((frame_flags & 7) + 1)
+            position = _skip_sub_blocks(data, position + 1)  # after the LZW code size
+        else:
+            raise ValueError(f"unknown GIF block 0x{block:02x}")
+    return width, height
+
+
+def _skip_sub_blocks(data: bytes, position: int) -> int:
+    while True:
+        size = data[position]
+        position += 1 + size
+        if size == 0:
+            return position
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(ORIENTATION_TAG, 1)
+    except Exception:
+        # Broken EXIF is common in camera files; the pixels are still fine.
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _draft_for_original(image: Image.Image) -> None:
+    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the original need not be full size.
+
+    The scale is the largest that keeps the long side at three quarters of the
+    original's maximum or more, so the draft never costs visible detail.
+    """
+    if image.format != "JPEG" or image.mode not in ("RGB", "L"):
+        return
+    width, height = image.size
+    scale = 1
+    while scale < 8 and max(width, height) / (scale * 2) >= ORIGINAL_MAX_SIDE * 3 / 4:
+        scale *= 2
+    if scale > 1:
+        image.draft(image.mode, (-(-width // scale), -(-height // scale)))
+
+
+def _to_srgb(image: Image.Image) -> Image.Image:
+    """Pixels as RGB or RGBA in sRGB, whatever the source's mode and ICC profile."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        image = image.convert("I").point(lambda value: value / 256).convert("L")
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    target = "RGBA" if has_alpha else "RGB"
+    icc = image.info.get("icc_profile")
+    if icc and image.mode in ("RGB", "RGBA", "CMYK"):
+        try:
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            converted = ImageCms.profileToProfile(
+                image, profile, _SRGB_PROFILE, outputMode=target
+            )
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            converted = None  # an unusable profile: fall back to a plain conversion
+        if converted is not None:
+            return _drop_opaque_alpha(converted)
+    if image.mode != target:
+        image = image.convert(target)
+    return _drop_opaque_alpha(image)
+
+
+def _drop_opaque_alpha(image: Image.Image) -> Image.Image:
+    if image.mode == "RGBA" and image.getchannel("A").getextrema() == (255, 255):
+        return image.convert("RGB")
+    return image
+
+
+def _orient(image: Image.Image, orientation: int) -> Image.Image:
+    for transpose in _TRANSPOSE_FOR_ORIENTATION.get(orientation, ()):
+        image = image.transpose(transpose)
+    return image
+
+
+def _scale_to_cover(image: Image.Image, spec: RenditionSpec) -> Image.Image:
+    """The whole frame, resized so it covers the rendition's box (before cropping)."""
+    width, height = image.size
+    if spec.height == 0:
+        scale = spec.width / width
+    else:
+        scale = max(spec.width / width, spec.height / height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if spec.height:
+        size = (max(size[0], spec.width), max(size[1], spec.height))
+    if size == image.size:
+        return image
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _crop_center(image: Image.Image, spec: RenditionSpec) -> Image.Image:
+    if spec.height == 0:
+        return image
+    width, height = image.size
+    left = (width - spec.width) // 2
+    top = (height - spec.height) // 2
+    return image.crop((left, top, left + spec.width, top + spec.height))
+
+
+def _encode(name: str, image: Image.Image) -> RenderedImage:
+    """Encode without any of the source's metadata (EXIF, GPS, XMP, ICC, comments)."""
+    out = io.BytesIO()
+    # info travels with every derived image; an empty one guarantees nothing is carried.
+    image.info = {}
+    if image.mode == "RGBA":
+        image.save(out, "PNG", optimize=False, compress_level=6)
+        content_type = "image/png"
+    else:
+        image.save(out, "JPEG", quality=JPEG_QUALITY, subsampling="4:2:0")
+        content_type = "image/jpeg"
+    return RenderedImage(
+        name=name,
+        width=image.width,
+        height=image.height,
+        content_type=content_type,
+        data=out.getvalue(),
+    )
