@@ -1,0 +1,163 @@
+"""Where the redirect finds links and packs: this process, then Redis, then the database.
+
+Links never change once made (erasure only unties them from their fan, which the
+redirect does not need), so they stay long in the in-process cache. Packs do
+change; they are kept ``LINK_CACHE_TTL_SECONDS`` in-process and dropped from
+Redis when a pack event arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy import select
+
+from services.common.db import Database
+from services.referrals.interfaces import LinkCacheUnavailable, SharedCache
+from services.referrals.models import packs, referral_links
+from services.referrals.packs import PackView
+
+T = TypeVar("T")
+
+LINK_REDIS_TTL = 24 * 3600
+PACK_REDIS_TTL = 3600
+UNKNOWN_REDIS_TTL = 60
+_UNKNOWN = "-"
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    link_id: int
+    code: str
+    pack_id: str
+    channel: str
+
+    def to_cache(self) -> str:
+        return json.dumps([self.link_id, self.pack_id, self.channel])
+
+    @classmethod
+    def from_cache(cls, code: str, data: str) -> LinkTarget:
+        link_id, pack_id, channel = json.loads(data)
+        return cls(link_id=int(link_id), code=code, pack_id=pack_id, channel=channel)
+
+
+class LocalCache(Generic[T]):
+    """A small in-process cache with expiry; drops the oldest half when full."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, T | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[bool, T | None]:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
+
+    def put(self, key: str, value: T | None, ttl: float) -> None:
+        if self.max_entries <= 0 or ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                for stale in list(self._entries)[: max(1, self.max_entries // 2)]:
+                    del self._entries[stale]
+            self._entries[key] = (time.monotonic() + ttl, value)
+
+    def discard(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+
+class LinkDirectory:
+    def __init__(
+        self,
+        db: Database,
+        shared: SharedCache,
+        *,
+        pack_ttl: float,
+        max_entries: int,
+        link_ttl: float = 3600.0,
+    ) -> None:
+        self.db = db
+        self.shared = shared
+        self.pack_ttl = pack_ttl
+        self.link_ttl = link_ttl
+        self._links: LocalCache[LinkTarget] = LocalCache(max_entries)
+        self._packs: LocalCache[PackView] = LocalCache(max(16, max_entries // 10))
+
+    def link(self, code: str) -> LinkTarget | None:
+        found, target = self._links.get(code)
+        if found:
+            return target
+        key = f"referrals:link:{code}"
+        try:
+            cached = self.shared.get(key)
+        except LinkCacheUnavailable:
+            cached = None
+            shared_ok = False
+        else:
+            shared_ok = True
+        if cached is not None:
+            target = None if cached == _UNKNOWN else LinkTarget.from_cache(code, cached)
+        else:
+            target = self._load_link(code)
+            if shared_ok:
+                value, ttl = (
+                    (target.to_cache(), LINK_REDIS_TTL) if target else (_UNKNOWN, UNKNOWN_REDIS_TTL)
+                )
+                self.shared.set(key, value, ttl)
+        # Unknown codes are remembered briefly: a new link is announced by remember_link.
+        self._links.put(code, target, self.link_ttl if target else min(self.pack_ttl, 10.0))
+        return target
+
+    def remember_link(self, target: LinkTarget) -> None:
+        self.shared.set(f"referrals:link:{target.code}", target.to_cache(), LINK_REDIS_TTL)
+        self._links.put(target.code, target, self.link_ttl)
+
+    def pack(self, pack_id: str) -> PackView | None:
+        found, view = self._packs.get(pack_id)
+        if found:
+            return view
+        key = f"referrals:pack:{pack_id}"
+        try:
+            cached = self.shared.get(key)
+        except LinkCacheUnavailable:
+            cached = None
+            shared_ok = False
+        else:
+            shared_ok = True
+        if cached is not None:
+            view = None if cached == _UNKNOWN else PackView.from_cache(json.loads(cached))
+        else:
+            view = self._load_pack(pack_id)
+            if shared_ok:
+                value = json.dumps(view.to_cache()) if view else _UNKNOWN
+                self.shared.set(key, value, PACK_REDIS_TTL if view else UNKNOWN_REDIS_TTL)
+        self._packs.put(pack_id, view, self.pack_ttl)
+        return view
+
+    def forget_pack(self, pack_id: str) -> None:
+        """Called when a pack changes: other processes see it within the local TTL."""
+        self.shared.delete(f"referrals:pack:{pack_id}")
+        self._packs.discard(pack_id)
+
+    def _load_link(self, code: str) -> LinkTarget | None:
+        with self.db.transaction() as session:
+            row = session.execute(
+                select(
+                    referral_links.c.id, referral_links.c.pack_id, referral_links.c.channel
+                ).where(referral_links.c.code == code)
+            ).first()
+        if row is None:
+            return None
+        return LinkTarget(link_id=row.id, code=code, pack_id=row.pack_id, channel=row.channel)
+
+    def _load_pack(self, pack_id: str) -> PackView | None:
+        with self.db.transaction() as session:
+            row = session.execute(select(packs).where(packs.c.pack_id == pack_id)).first()
+        return PackView.from_row(row) if row else None
