@@ -1,0 +1,191 @@
+"""Code banks: discount codes marketers upload, each handed out at most once."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.common.outbox import Outbox, utcnow
+from services.rewards.errors import Conflict, InvalidInput, NotFound
+from services.rewards.models import bank_codes, code_banks
+from services.rewards.sql import insert_ignoring_conflicts
+
+CODE_BANK_LOW = "rewards.code_bank_low"
+MAX_CODE_LENGTH = 200
+MAX_ROWS_PER_UPLOAD = 100_000
+
+
+@dataclass(frozen=True)
+class ClaimedCode:
+    id: int
+    code: str
+
+
+@dataclass
+class UploadReport:
+    accepted: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+def create_code_bank(session: Session, *, name: str, low_stock_threshold: int) -> dict[str, Any]:
+    """Open an empty code bank."""
+    try:
+        with session.begin_nested():
+            bank_id = session.execute(
+                insert(code_banks)
+                .values(
+                    name=name,
+                    low_stock_threshold=low_stock_threshold,
+                    low_stock_alerted=False,
+                    created_at=utcnow(),
+                )
+                .returning(code_banks.c.id)
+            ).scalar_one()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"A code bank named {name!r} exists already; pick another name.",
+            code="NAME_TAKEN",
+        ) from exc
+    return get_code_bank(session, bank_id=int(bank_id))
+
+
+def get_code_bank(session: Session, *, bank_id: int) -> dict[str, Any]:
+    """A bank with its counts of codes left and handed out."""
+    row = session.execute(select(code_banks).where(code_banks.c.id == bank_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"No code bank has id {bank_id}.")
+    return {**row, **_counts(session, bank_id)}
+
+
+def list_code_banks(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(select(code_banks).order_by(code_banks.c.id)).mappings().all()
+    return [{**row, **_counts(session, int(row["id"]))} for row in rows]
+
+
+def _counts(session: Session, bank_id: int) -> dict[str, int]:
+    total, remaining = session.execute(
+        select(
+            func.count(),
+            func.count().filter(bank_codes.c.claimed_at.is_(None)),
+        ).where(bank_codes.c.bank_id == bank_id)
+    ).one()
+    return {"remaining": int(remaining or 0), "handed_out": int(total or 0) - int(remaining or 0)}
+
+
+def upload_codes(session: Session, *, bank_id: int, csv_text: str) -> UploadReport:
+    """Add the codes of a CSV (one code per row, optional ``code`` header); report bad rows.
+
+    Good rows go in even when others are bad: each bad row is named with its
+    line number and what to fix, so the marketer can upload just those again.
+    """
+    get_code_bank(session, bank_id=bank_id)
+    report = UploadReport()
+    seen: set[str] = set()
+    now = utcnow()
+    rows = list(csv.reader(io.StringIO(csv_text)))
+    if len(rows) > MAX_ROWS_PER_UPLOAD:
+        raise InvalidInput(
+            f"A file may hold at most {MAX_ROWS_PER_UPLOAD} codes; split it.",
+            details={"rows": len(rows)},
+        )
+    for line, row in enumerate(rows, start=1):
+        cells = [cell.strip() for cell in row]
+        if line == 1 and cells and cells[0].lower() == "code":
+            continue
+        problem = _row_problem(cells, seen)
+        code = cells[0] if cells else ""
+        if problem is None:
+            inserted = session.execute(
+                insert_ignoring_conflicts(session, bank_codes)
+                .values(bank_id=bank_id, code=code, created_at=now)
+                .returning(bank_codes.c.id)
+            ).first()
+            problem = None if inserted is not None else "this code is in the bank already"
+        if problem is not None:
+            report.rejected.append({"line": line, "code": code[:MAX_CODE_LENGTH], "error": problem})
+            continue
+        seen.add(code)
+        report.accepted += 1
+    _rearm_low_stock_alert(session, bank_id)
+    return report
+
+
+def _row_problem(cells: list[str], seen: set[str]) -> str | None:
+    non_empty = [cell for cell in cells if cell]
+    if not non_empty:
+        return "the row is empty; put one code in the first column"
+    if len(non_empty) > 1 or not cells[0]:
+        return "the row has more than one value; put exactly one code per row"
+    code = cells[0]
+    if len(code) > MAX_CODE_LENGTH:
+        return f"the code is longer than {MAX_CODE_LENGTH} characters"
+    if any(not char.isprintable() or char.isspace() for char in code):
+        return "the code contains spaces or control characters"
+    if code in seen:
+        return "the code appears earlier in this file"
+    return None
+
+
+def _rearm_low_stock_alert(session: Session, bank_id: int) -> None:
+    remaining = _counts(session, bank_id)["remaining"]
+    session.execute(
+        update(code_banks)
+        .where(and_(code_banks.c.id == bank_id, code_banks.c.low_stock_threshold <= remaining))
+        .values(low_stock_alerted=False)
+    )
+
+
+def claim_code(session: Session, *, bank_id: int, outbox: Outbox) -> ClaimedCode | None:
+    """Hand out one unclaimed code, or None when the bank is empty.
+
+    On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets concurrent claims take
+    different codes without waiting; on SQLite the write lock taken at BEGIN
+    already serialises them.
+    """
+    row = session.execute(
+        select(bank_codes.c.id, bank_codes.c.code)
+        .where(and_(bank_codes.c.bank_id == bank_id, bank_codes.c.claimed_at.is_(None)))
+        .order_by(bank_codes.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if row is None:
+        _announce_low_stock(session, bank_id=bank_id, outbox=outbox)
+        return None
+    session.execute(update(bank_codes).where(bank_codes.c.id == row.id).values(claimed_at=utcnow()))
+    _announce_low_stock(session, bank_id=bank_id, outbox=outbox)
+    return ClaimedCode(id=int(row.id), code=str(row.code))
+
+
+def _announce_low_stock(session: Session, *, bank_id: int, outbox: Outbox) -> None:
+    """Emit ``rewards.code_bank_low`` once each time the bank falls under its threshold."""
+    remaining = _counts(session, bank_id)["remaining"]
+    bank = session.execute(
+        update(code_banks)
+        .where(
+            and_(
+                code_banks.c.id == bank_id,
+                code_banks.c.low_stock_alerted.is_(False),
+                code_banks.c.low_stock_threshold > remaining,
+            )
+        )
+        .values(low_stock_alerted=True)
+        .returning(code_banks.c.name, code_banks.c.low_stock_threshold)
+    ).first()
+    if bank is not None:
+        outbox.add(
+            session,
+            CODE_BANK_LOW,
+            {
+                "bank_id": str(bank_id),
+                "name": bank.name,
+                "remaining": remaining,
+                "threshold": int(bank.low_stock_threshold),
+            },
+        )

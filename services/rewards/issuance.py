@@ -1,0 +1,344 @@
+"""Turning deeds into rewards: at most one reward per (rule, event).
+
+``issue_rewards_for_deed`` runs inside the event consumer's transaction, the
+one that also records the event id as processed. Each rule's reward, its
+ledger entries, its code or gift-card order and its delivery job are written
+in a savepoint of that transaction: a rule that is capped, over budget or
+already issued leaves nothing behind, and a failure anywhere rolls back the
+whole event so its retry starts clean. The unique key on (rule, event) guards
+issuance on its own, whatever path delivers the event.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session
+
+from services.common.outbox import Outbox, utcnow
+from services.rewards import code_banks, ledger
+from services.rewards.deeds import HUMAN_CLICKS_REACHED, TIER_REACHED, Deed
+from services.rewards.deliveries import create_delivery
+from services.rewards.gift_cards import PURCHASE_TASK, place_gift_card_order
+from services.rewards.interfaces import TaskQueue
+from services.rewards.messages import render_note
+from services.rewards.models import (
+    fan_badges,
+    fan_profiles,
+    packs,
+    rewards,
+    rule_fan_counters,
+    rules,
+)
+from services.rewards.sql import insert_ignoring_conflicts, run_after_commit
+from services.rewards.tiers import move_tier_if_needed, tier_rank
+
+log = logging.getLogger(__name__)
+
+ISSUED = "ISSUED"
+AWAITING_STOCK = "AWAITING_STOCK"
+REVERSED = "REVERSED"
+
+
+@dataclass(frozen=True)
+class IssuanceContext:
+    outbox: Outbox
+    thresholds: dict[str, int]
+    gift_card_provider: str
+    queue: TaskQueue | None
+
+
+class _RuleSkipped(Exception):
+    """Rolls the rule's savepoint back: capped, over budget, or nothing to give."""
+
+
+def reward_idempotency_key(rule_id: int, event_id: str) -> str:
+    """The key every outside call about this reward carries, so a retry never buys twice."""
+    return f"reward:{rule_id}:{event_id}"
+
+
+def issue_rewards_for_deed(session: Session, deed: Deed, context: IssuanceContext) -> list[int]:
+    """Apply every live rule the deed matches; returns the ids of rewards issued now."""
+    issued: list[int] = []
+    for rule in matching_rules(session, deed):
+        reward_id = issue_reward(session, rule, deed, context)
+        if reward_id is not None:
+            issued.append(reward_id)
+    return issued
+
+
+def matching_rules(session: Session, deed: Deed) -> list[dict[str, Any]]:
+    candidates = session.execute(
+        select(rules)
+        .where(and_(rules.c.trigger == deed.trigger, rules.c.paused.is_(False)))
+        .order_by(rules.c.id)
+    ).mappings()
+    pack_tags: list[str] | None = None
+    matched = []
+    for rule in candidates:
+        if deed.trigger == HUMAN_CLICKS_REACHED and rule["trigger_clicks"] != deed.milestone:
+            continue
+        if deed.trigger == TIER_REACHED and (
+            rule["trigger_tier"] != deed.new_tier
+            or tier_rank(deed.new_tier or "") <= tier_rank(deed.old_tier or "")
+        ):
+            continue
+        if rule["pack_id"] and rule["pack_id"] != deed.pack_id:
+            continue
+        if rule["tag"]:
+            if pack_tags is None:
+                pack_tags = _pack_tags(session, deed.pack_id)
+            if rule["tag"].lower() not in pack_tags:
+                continue
+        matched.append(dict(rule))
+    return matched
+
+
+def _pack_tags(session: Session, pack_id: str | None) -> list[str]:
+    if pack_id is None:
+        return []
+    tags = session.scalar(select(packs.c.tags).where(packs.c.pack_id == pack_id))
+    return [str(tag).lower() for tag in tags or []]
+
+
+def issue_reward(
+    session: Session, rule: dict[str, Any], deed: Deed, context: IssuanceContext
+) -> int | None:
+    """Issue ``rule``'s reward for ``deed`` unless it was issued before or a limit says no."""
+    after_commit: list[tuple[str, int]] = []
+    try:
+        with session.begin_nested():
+            reward_id = _claim_reward(session, rule, deed)
+            if reward_id is None:
+                log.info("rule %s already rewarded event %s", rule["id"], deed.event_id)
+                return None
+            _claim_caps(session, rule, deed)
+            _spend_budget(session, rule)
+            status = _grant(
+                session,
+                rule=rule,
+                deed=deed,
+                reward_id=reward_id,
+                context=context,
+                after_commit=after_commit,
+            )
+            if status == ISSUED:
+                create_delivery(
+                    session, reward_id=reward_id, fan_id=deed.fan_id, queue=context.queue
+                )
+    except _RuleSkipped as skipped:
+        log.info("rule %s gives nothing for event %s: %s", rule["id"], deed.event_id, skipped)
+        return None
+    queue = context.queue
+    if queue is not None:
+        for task, task_arg in after_commit:
+            run_after_commit(session, partial(queue.enqueue, task, task_arg))
+    return reward_id
+
+
+def _claim_reward(session: Session, rule: dict[str, Any], deed: Deed) -> int | None:
+    account_id = ledger.ensure_fan_account(session, deed.fan_id)
+    row = session.execute(
+        insert_ignoring_conflicts(session, rewards)
+        .values(
+            rule_id=rule["id"],
+            event_id=deed.event_id,
+            event_type=deed.event_type,
+            fan_id=deed.fan_id,
+            account_id=account_id,
+            kind=rule["reward_kind"],
+            points=rule["points"] if rule["reward_kind"] == "POINTS" else 0,
+            badge_code=rule["badge_code"],
+            amount_cents=rule["gift_card_amount_cents"],
+            currency=rule["gift_card_currency"],
+            pack_id=deed.pack_id,
+            conversion_id=deed.conversion_id,
+            status=ISSUED,
+            occurred_at=deed.occurred_at,
+            created_at=utcnow(),
+        )
+        .returning(rewards.c.id)
+    ).first()
+    return int(row.id) if row is not None else None
+
+
+def cap_periods(rule: dict[str, Any], moment: datetime) -> list[tuple[str, int]]:
+    """The (period key, cap) pairs a rule limits, for a deed at ``moment`` (UTC)."""
+    iso = moment.isocalendar()
+    periods = []
+    if rule["cap_per_day"] is not None:
+        periods.append((f"D{moment.date().isoformat()}", int(rule["cap_per_day"])))
+    if rule["cap_per_week"] is not None:
+        periods.append((f"W{iso.year}-{iso.week:02d}", int(rule["cap_per_week"])))
+    if rule["cap_total"] is not None:
+        periods.append(("total", int(rule["cap_total"])))
+    return periods
+
+
+def _claim_caps(session: Session, rule: dict[str, Any], deed: Deed) -> None:
+    """Count this reward against the fan's caps with conditional increments, or skip it."""
+    for period, cap in cap_periods(rule, deed.occurred_at):
+        session.execute(
+            insert_ignoring_conflicts(session, rule_fan_counters).values(
+                rule_id=rule["id"], fan_id=deed.fan_id, period=period, count=0
+            )
+        )
+        counted = session.execute(
+            update(rule_fan_counters)
+            .where(
+                and_(
+                    rule_fan_counters.c.rule_id == rule["id"],
+                    rule_fan_counters.c.fan_id == deed.fan_id,
+                    rule_fan_counters.c.period == period,
+                    rule_fan_counters.c.count < cap,
+                )
+            )
+            .values(count=rule_fan_counters.c.count + 1)
+            .returning(rule_fan_counters.c.count)
+        ).first()
+        if counted is None:
+            raise _RuleSkipped(f"fan {deed.fan_id} reached the cap of {cap} for {period}")
+
+
+def budget_units(rule: dict[str, Any]) -> int:
+    """What one reward costs the rule's budget: points, cents, or one reward."""
+    if rule["reward_kind"] == "POINTS":
+        return int(rule["points"] or 0)
+    if rule["reward_kind"] == "GIFT_CARD":
+        return int(rule["gift_card_amount_cents"] or 0)
+    return 1
+
+
+def _spend_budget(session: Session, rule: dict[str, Any]) -> None:
+    # Only budgeted rules touch their row, so unbudgeted issuance never queues on it.
+    if rule["budget"] is None:
+        return
+    units = budget_units(rule)
+    spent = session.execute(
+        update(rules)
+        .where(and_(rules.c.id == rule["id"], rules.c.budget_spent + units <= rules.c.budget))
+        .values(budget_spent=rules.c.budget_spent + units)
+        .returning(rules.c.budget_spent)
+    ).first()
+    if spent is None:
+        raise _RuleSkipped(f"rule budget of {rule['budget']} is spent")
+
+
+def _grant(
+    session: Session,
+    *,
+    rule: dict[str, Any],
+    deed: Deed,
+    reward_id: int,
+    context: IssuanceContext,
+    after_commit: list[tuple[str, int]],
+) -> str:
+    kind = rule["reward_kind"]
+    if kind == "POINTS":
+        grant_points(session, deed.fan_id, int(rule["points"]), reward_id, context)
+    elif kind == "BADGE":
+        awarded = session.execute(
+            insert_ignoring_conflicts(session, fan_badges)
+            .values(
+                fan_id=deed.fan_id,
+                badge_code=rule["badge_code"],
+                reward_id=reward_id,
+                awarded_at=utcnow(),
+            )
+            .returning(fan_badges.c.badge_code)
+        ).first()
+        if awarded is None:
+            raise _RuleSkipped(f"fan {deed.fan_id} holds badge {rule['badge_code']} already")
+    elif kind == "DISCOUNT_CODE":
+        code = code_banks.claim_code(session, bank_id=rule["code_bank_id"], outbox=context.outbox)
+        if code is None:
+            _set_reward(session, reward_id, status=AWAITING_STOCK)
+            log.warning("code bank %s is empty; reward %s waits", rule["code_bank_id"], reward_id)
+            return AWAITING_STOCK
+        _set_reward(session, reward_id, code_id=code.id)
+    elif kind == "GIFT_CARD":
+        order_id = place_gift_card_order(
+            session,
+            idempotency_key=reward_idempotency_key(int(rule["id"]), deed.event_id),
+            fan_id=deed.fan_id,
+            amount_cents=int(rule["gift_card_amount_cents"]),
+            currency=str(rule["gift_card_currency"]),
+            provider_name=context.gift_card_provider,
+            reward_id=reward_id,
+        )
+        after_commit.append((PURCHASE_TASK, order_id))
+    elif kind == "THANK_YOU_NOTE":
+        _set_reward(session, reward_id, note=_note_for(session, rule, deed))
+    return ISSUED
+
+
+def grant_points(
+    session: Session, fan_id: str, points: int, reward_id: int, context: IssuanceContext
+) -> None:
+    """Credit points from the program, then move the fan's tier if lifetime points say so."""
+    account_id = ledger.ensure_fan_account(session, fan_id)
+    account = ledger.post_journal(
+        session,
+        fan_account_id=account_id,
+        program_code=ledger.POINTS_ISSUED,
+        amount=points,
+        kind=ledger.GRANT,
+        reward_id=reward_id,
+    )
+    move_tier_if_needed(
+        session,
+        account_id=account.id,
+        fan_id=account.fan_id,
+        current_tier=account.tier,
+        lifetime_points=account.lifetime_points,
+        thresholds=context.thresholds,
+        outbox=context.outbox,
+    )
+
+
+def _note_for(session: Session, rule: dict[str, Any], deed: Deed) -> str:
+    display_name = session.scalar(
+        select(fan_profiles.c.display_name).where(fan_profiles.c.fan_id == deed.fan_id)
+    )
+    pack_title = (
+        session.scalar(select(packs.c.title).where(packs.c.pack_id == deed.pack_id))
+        if deed.pack_id
+        else None
+    )
+    return render_note(
+        str(rule["note_template"] or "Thank you!"),
+        {
+            "display_name": display_name or "friend",
+            "pack_title": pack_title or "",
+            "tier": deed.new_tier or "",
+        },
+    )
+
+
+def _set_reward(session: Session, reward_id: int, **values: Any) -> None:
+    session.execute(update(rewards).where(rewards.c.id == reward_id).values(**values))
+
+
+def hand_out_waiting_codes(session: Session, *, bank_id: int, context: IssuanceContext) -> int:
+    """After an upload: give codes to rewards that waited for stock, oldest first."""
+    waiting = session.execute(
+        select(rewards.c.id, rewards.c.fan_id)
+        .join(rules, rules.c.id == rewards.c.rule_id)
+        .where(and_(rewards.c.status == AWAITING_STOCK, rules.c.code_bank_id == bank_id))
+        .order_by(rewards.c.id)
+    ).all()
+    handed = 0
+    for reward_id, fan_id in waiting:
+        code = code_banks.claim_code(session, bank_id=bank_id, outbox=context.outbox)
+        if code is None:
+            break
+        _set_reward(session, int(reward_id), code_id=code.id, status=ISSUED)
+        if fan_id is not None:
+            create_delivery(session, reward_id=int(reward_id), fan_id=fan_id, queue=context.queue)
+        handed += 1
+    return handed
