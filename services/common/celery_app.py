@@ -16,10 +16,11 @@ from typing import Any
 
 from celery import Celery, Task, signals
 from flask import Flask
+from prometheus_client import start_http_server
 
 from services.common.events import Event, consume_task_name
 from services.common.log import current_request_id
-from services.common.metrics import TASK_OUTCOMES
+from services.common.metrics import TASK_OUTCOMES, OutboxBacklogCollector, scrape_registry
 from services.common.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def create_celery(app: Flask) -> Celery:
     app.extensions["celery"] = celery
     _register_plumbing_tasks(celery, runtime)
     _count_task_outcomes(service)
+    _serve_worker_metrics(runtime)
     return celery
 
 
@@ -160,6 +162,24 @@ def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:
 
 
 _SIGNALS_CONNECTED: set[str] = set()
+
+
+def _serve_worker_metrics(runtime: ServiceRuntime) -> None:
+    """Serve ``/metrics`` from the worker's main process when WORKER_METRICS_PORT is set.
+
+    A worker container has no web app to scrape; with PROMETHEUS_MULTIPROC_DIR
+    set, this sums the figures of every pool process of the worker.
+    """
+    port = runtime.settings.worker_metrics_port
+    if not port:
+        return
+
+    def start_metrics_server(**_: Any) -> None:
+        extra = [OutboxBacklogCollector(runtime.service, runtime.count_backlog)]
+        start_http_server(port, registry=scrape_registry(extra))
+        log.info("worker metrics on port %d", port)
+
+    signals.worker_init.connect(start_metrics_server, weak=False)
 
 
 def _count_task_outcomes(service: str) -> None:

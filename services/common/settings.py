@@ -46,6 +46,7 @@ class CommonSettings(BaseSettings):
     event_retry_backoff_seconds: float = Field(default=2.0, ge=0)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     prometheus_multiproc_dir: str | None = None
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
 
     @model_validator(mode="before")
     @classmethod

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import pytest
 import redis
+import requests
 from sqlalchemy import func, select
 
+from fanfare.embedded import free_port
 from services.common.celery_app import send_event
 from services.common.events import Event
 from services.common.log import current_request_id
@@ -52,8 +54,9 @@ class ProbeStack:
             return [dict(row._mapping) for row in rows]
 
 
-def probe_environment(database_url: str, redis_url: str) -> dict[str, str]:
+def probe_environment(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     return {
+        **extra,
         "FANFARE_ENV": "test",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -79,7 +82,14 @@ def probe(
     # A Redis database of its own, so the two parametrisations never share a queue.
     redis_url = redis_server_url.rsplit("/", 1)[0] + ("/1" if request.param == "sqlite" else "/2")
     redis.Redis.from_url(redis_url).flushdb()
-    env = probe_environment(database_url, redis_url)
+    metrics_dir = workdir / "metrics"
+    metrics_dir.mkdir()
+    env = probe_environment(
+        database_url,
+        redis_url,
+        WORKER_METRICS_PORT=str(free_port()),
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+    )
     app = probe_service.create_app(
         probe_service.ProbeSettings(
             environment="test",
@@ -223,3 +233,23 @@ def test_the_request_id_travels_with_the_event_to_the_worker(probe: ProbeStack) 
         timeout=5,
         message=probe.worker.log_tail(),
     )
+
+
+def test_the_worker_serves_its_task_outcomes_to_prometheus(probe: ProbeStack) -> None:
+    # given a worker that has relayed and applied events
+    event = probe.publish("probe.noted", {"text": "counted"})
+    wait_until(lambda: probe.notes_for(event) == 1, timeout=20, message=probe.worker.log_tail())
+    port = probe.worker.env["WORKER_METRICS_PORT"]
+
+    # when Prometheus scrapes the worker
+    def scrape() -> str:
+        return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+
+    # then it sees the outcomes of the pool processes' tasks, and the backlog
+    wait_until(
+        lambda: 'outcome="success",service="probe",task="probe.consume_event"' in scrape(),
+        timeout=10,
+    )
+    text = scrape()
+    assert 'task="probe.relay_outbox"' in text
+    assert 'fanfare_outbox_backlog{service="probe"}' in text
