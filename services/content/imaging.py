@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Final
 
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 from services.content.interfaces import ImageInfo, ImageRejected, RenderedImage
 
@@ -173,7 +173,7 @@ class PillowImagePipeline:
                 code="IMAGE_TOO_LARGE",
                 status=422,
             ) from exc
-        except Image.UnidentifiedImageError as exc:
+        except UnidentifiedImageError as exc:
             raise unreadable("its header is not valid") from exc
         except (OSError, ValueError, SyntaxError, EOFError, struct.error) as exc:
             raise unreadable(str(exc) or type(exc).__name__) from exc
@@ -255,9 +255,7 @@ def _to_srgb(image: Image.Image) -> Image.Image:
     if icc and image.mode in ("RGB", "RGBA", "CMYK"):
         try:
             profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            converted = ImageCms.profileToProfile(
-                image, profile, _SRGB_PROFILE, outputMode=target
-            )
+            converted = ImageCms.profileToProfile(image, profile, _SRGB_PROFILE, outputMode=target)
         except (ImageCms.PyCMSError, OSError, ValueError):
             converted = None  # an unusable profile: fall back to a plain conversion
         if converted is not None:

@@ -18,7 +18,9 @@ class UrlSigner:
         mac = hmac.new(self._key, f"{path}\n{expires_at}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
-    def verify(self, path: str, expires_at: int, signature: str, *, now: float | None = None) -> bool:
+    def verify(
+        self, path: str, expires_at: int, signature: str, *, now: float | None = None
+    ) -> bool:
         """True if ``signature`` is ours for ``path`` and ``expires_at`` has not passed."""
         if expires_at < (time.time() if now is None else now):
             return False

@@ -1,0 +1,115 @@
+"""The content service's OpenAPI document, generated from the views' schemas.
+
+``fanfare content openapi`` writes it to services/content/openapi.json; a test
+fails when the committed file and the code disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask
+
+from services.content.apidoc import ApiDoc, doc_of
+from services.content.schemas import ErrorSchema
+
+OPENAPI_PATH = Path(__file__).with_name("openapi.json")
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+_PARAMETER_TYPES = {"int": "integer", "string": "string", "path": "string", None: "string"}
+
+
+def build_spec(app: Flask) -> dict[str, Any]:
+    """OpenAPI 3.1 for every documented view of ``app``."""
+    spec = APISpec(
+        title="Fanfare content service",
+        version="1.0.0",
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={
+            "description": "Packs, assets, renditions, share kits and fan feedback. "
+            "Every /v1 call needs the gateway's internal token (Authorization: Bearer)."
+        },
+    )
+    spec.components.schema("Error", schema=ErrorSchema)
+    spec.components.security_scheme("internalToken", {"type": "http", "scheme": "bearer"})
+    rules = sorted(
+        app.url_map.iter_rules(), key=lambda rule: (rule.rule, sorted(rule.methods or []))
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in rules:
+        doc = doc_of(app.view_functions[rule.endpoint])
+        if doc is None:
+            continue
+        path = _CONVERTER.sub(lambda match: "{" + match.group(2) + "}", rule.rule)
+        parameters = [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": _PARAMETER_TYPES.get(converter, "string")},
+            }
+            for converter, name in _CONVERTER.findall(rule.rule)
+        ]
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = _operation(doc, parameters)
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def _operation(doc: ApiDoc, path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": doc.summary, "parameters": list(path_parameters)}
+    if doc.query is not None:
+        operation["parameters"].append({"in": "query", "schema": doc.query})
+    if doc.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": doc.body}},
+        }
+    if doc.multipart is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "allOf": [
+                            doc.multipart,
+                            {
+                                "type": "object",
+                                "required": ["file"],
+                                "properties": {"file": {"type": "string", "format": "binary"}},
+                            },
+                        ]
+                    }
+                }
+            },
+        }
+    responses: dict[str, Any] = {}
+    if doc.response is not None:
+        responses[str(doc.status)] = {
+            "description": "OK",
+            "content": {"application/json": {"schema": doc.response}},
+        }
+    elif doc.raw_response:
+        status = str(doc.raw_response.get("status", doc.status))
+        responses[status] = {"description": "OK"}
+        if "content" in doc.raw_response:
+            responses[status]["content"] = doc.raw_response["content"]
+    for status in sorted({*doc.errors, *(() if doc.public else (401,))}):
+        responses[str(status)] = {
+            "description": "Error envelope",
+            "content": {"application/json": {"schema": "Error"}},
+        }
+    operation["responses"] = responses
+    if not doc.public:
+        operation["security"] = [{"internalToken": []}]
+    return operation
+
+
+def render_spec(app: Flask) -> str:
+    return json.dumps(build_spec(app), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,341 @@
+"""Content packs: create, update, publish, archive, and read them as each caller may."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.common.errors import Conflict, InvalidInput, NotFound
+from services.common.outbox import as_utc, utcnow
+from services.content import presenting, rules
+from services.content.access import Viewer
+from services.content.context import ContentContext
+from services.content.models import Asset, ContentPack, PackTag
+from services.content.sql import decode_cursor, encode_cursor
+
+MAX_PAGE_SIZE = 100
+MAX_BATCH_IDS = 200
+
+
+@dataclass(frozen=True)
+class PackFilter:
+    status: str | None = None
+    purpose: str | None = None
+    tag: str | None = None
+    search: str | None = None
+
+
+def _policy(context: ContentContext) -> rules.DestinationPolicy:
+    settings = context.settings
+    refused = [host for host in (settings.short_link_host.strip().lower(),) if host]
+    public_host = presenting.host_of(settings.content_public_url)
+    if public_host:
+        refused.append(public_host)
+    return rules.DestinationPolicy(
+        allowed_hosts=settings.allowed_destination_hosts, refused_hosts=tuple(refused)
+    )
+
+
+def _check_expiry(expires_at: datetime | None) -> None:
+    if expires_at is not None and as_utc(expires_at) <= utcnow():
+        raise rules.RuleViolation(
+            "The expiry must be in the future.", code="EXPIRY_IN_PAST", field="expires_at"
+        )
+
+
+def slugify(title: str) -> str:
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:80].strip("-")
+    return slug or "pack"
+
+
+def create_pack(*, context: ContentContext, viewer: Viewer, data: dict[str, Any]) -> dict[str, Any]:
+    """Create a DRAFT pack from validated fields; the rules run before anything is written."""
+    viewer.require_manager()
+    hashtags = rules.normalise_hashtags(data.get("hashtags") or [])
+    tags = rules.normalise_tags(data.get("tags") or [])
+    sharing_rewarded = bool(data.get("sharing_rewarded", True))
+    disclosure = data.get("disclosure") or context.settings.default_disclosure
+    captions = rules.check_captions(
+        data.get("captions") or [], hashtags, disclosure if sharing_rewarded else None
+    )
+    destination = rules.check_destination_url(data["destination_url"], _policy(context))
+    _check_expiry(data.get("expires_at"))
+    now = utcnow()
+    with context.db.transaction() as session:
+        pack = ContentPack(
+            title=data["title"].strip(),
+            summary=data["summary"].strip(),
+            story=data["story"],
+            purpose=data["purpose"],
+            status="DRAFT",
+            min_tier=data.get("min_tier") or "FAN",
+            destination_url=destination,
+            captions=captions,
+            hashtags=hashtags,
+            sharing_rewarded=sharing_rewarded,
+            disclosure=disclosure,
+            created_by=viewer.user_id,
+            expires_at=data.get("expires_at"),
+            created_at=now,
+            updated_at=now,
+        )
+        _insert_with_unique_slug(session, pack)
+        session.add_all(PackTag(pack_id=pack.id, tag=tag) for tag in tags)
+        session.flush()
+        return presenting.present_packs(session, context, viewer, [pack])[0]
+
+
+def _insert_with_unique_slug(session: Session, pack: ContentPack) -> None:
+    """Insert under the title's slug, or the slug with a random suffix if it is taken."""
+    base = slugify(pack.title)
+    candidates = [base] + [f"{base[:72]}-{secrets.token_hex(3)}" for _ in range(5)]
+    for candidate in candidates:
+        pack.slug = candidate
+        try:
+            with session.begin_nested():
+                session.add(pack)
+                session.flush()
+        except IntegrityError:
+            session.expunge(pack) if pack in session else None
+            continue
+        return
+    raise Conflict("Could not find a free slug for this title.", code="SLUG_TAKEN")
+
+
+def update_pack(
+    *, context: ContentContext, viewer: Viewer, pack_id: int, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Change a draft or published pack; a published one announces content.pack_updated."""
+    viewer.require_manager()
+    with context.db.transaction() as session:
+        pack = _locked_pack(session, pack_id)
+        if pack.status == "ARCHIVED":
+            raise Conflict("An archived pack cannot change.", code="PACK_ARCHIVED")
+        hashtags = (
+            rules.normalise_hashtags(data["hashtags"]) if "hashtags" in data else pack.hashtags
+        )
+        sharing_rewarded = data.get("sharing_rewarded", pack.sharing_rewarded)
+        disclosure = data.get("disclosure") or pack.disclosure
+        captions = data.get("captions", pack.captions)
+        pack.captions = rules.check_captions(
+            captions or [], hashtags, disclosure if sharing_rewarded else None
+        )
+        pack.hashtags = hashtags
+        pack.sharing_rewarded = sharing_rewarded
+        pack.disclosure = disclosure
+        if "destination_url" in data:
+            pack.destination_url = rules.check_destination_url(
+                data["destination_url"], _policy(context)
+            )
+        if "expires_at" in data:
+            _check_expiry(data["expires_at"])
+            pack.expires_at = data["expires_at"]
+        for field in ("title", "summary"):
+            if field in data:
+                setattr(pack, field, data[field].strip())
+        for field in ("story", "purpose", "min_tier"):
+            if field in data:
+                setattr(pack, field, data[field])
+        if "tags" in data:
+            tags = rules.normalise_tags(data["tags"])
+            session.execute(delete(PackTag).where(PackTag.pack_id == pack.id))
+            session.add_all(PackTag(pack_id=pack.id, tag=tag) for tag in tags)
+        pack.updated_at = utcnow()
+        session.flush()
+        if pack.status == "PUBLISHED":
+            context.outbox.add(
+                session, "content.pack_updated", _event_payload(session, context, pack)
+            )
+        return presenting.present_packs(session, context, viewer, [pack])[0]
+
+
+def publish_pack(*, context: ContentContext, viewer: Viewer, pack_id: int) -> dict[str, Any]:
+    """DRAFT -> PUBLISHED, only with a READY asset; announces content.pack_published."""
+    viewer.require_manager()
+    now = utcnow()
+    with context.db.transaction() as session:
+        pack = _locked_pack(session, pack_id)
+        if pack.expires_at is not None and as_utc(pack.expires_at) <= now:
+            raise Conflict("The pack has expired; move its expiry first.", code="PACK_EXPIRED")
+        has_ready_asset = exists().where(Asset.pack_id == pack_id, Asset.status == "READY")
+        published = session.execute(
+            update(ContentPack)
+            .where(ContentPack.id == pack_id, ContentPack.status == "DRAFT", has_ready_asset)
+            .values(status="PUBLISHED", published_at=now, updated_at=now)
+            .returning(ContentPack.id)
+        ).first()
+        if published is None:
+            if pack.status != "DRAFT":
+                raise _bad_transition(pack.status, "PUBLISHED")
+            raise Conflict(
+                "Publishing needs at least one READY image; upload one and wait for it.",
+                code="NO_READY_ASSET",
+            )
+        session.refresh(pack)
+        context.outbox.add(
+            session, "content.pack_published", _event_payload(session, context, pack)
+        )
+        return presenting.present_packs(session, context, viewer, [pack])[0]
+
+
+def archive_pack(*, context: ContentContext, viewer: Viewer, pack_id: int) -> dict[str, Any]:
+    """PUBLISHED -> ARCHIVED; announces content.pack_archived."""
+    viewer.require_manager()
+    now = utcnow()
+    with context.db.transaction() as session:
+        pack = _locked_pack(session, pack_id)
+        archived = session.execute(
+            update(ContentPack)
+            .where(ContentPack.id == pack_id, ContentPack.status == "PUBLISHED")
+            .values(status="ARCHIVED", archived_at=now, updated_at=now)
+            .returning(ContentPack.id)
+        ).first()
+        if archived is None:
+            raise _bad_transition(pack.status, "ARCHIVED")
+        session.refresh(pack)
+        context.outbox.add(
+            session, "content.pack_archived", {"pack_id": str(pack.id), "slug": pack.slug}
+        )
+        return presenting.present_packs(session, context, viewer, [pack])[0]
+
+
+def _bad_transition(current: str, wanted: str) -> Conflict:
+    return Conflict(
+        f"A {current} pack cannot become {wanted}; packs go DRAFT -> PUBLISHED -> ARCHIVED.",
+        code="INVALID_STATUS_TRANSITION",
+        details={"status": current},
+    )
+
+
+def _locked_pack(session: Session, pack_id: int) -> ContentPack:
+    # FOR UPDATE on PostgreSQL serialises writers of one pack; SQLite's
+    # BEGIN IMMEDIATE already holds the write lock.
+    pack = session.scalar(select(ContentPack).where(ContentPack.id == pack_id).with_for_update())
+    if pack is None:
+        raise NotFound(f"No content pack {pack_id}.", code="PACK_NOT_FOUND")
+    return pack
+
+
+def _event_payload(session: Session, context: ContentContext, pack: ContentPack) -> dict[str, Any]:
+    """The payload docs/events.md fixes for content.pack_published and pack_updated."""
+    tags = presenting.tags_by_pack(session, [pack.id]).get(pack.id, [])
+    has_cover = presenting.cover_assets(session, [pack.id]).get(pack.id) is not None
+    return {
+        "pack_id": str(pack.id),
+        "slug": pack.slug,
+        "title": pack.title,
+        "summary": pack.summary,
+        "purpose": pack.purpose,
+        "destination_url": pack.destination_url,
+        "min_tier": pack.min_tier,
+        "tags": tags,
+        "expires_at": as_utc(pack.expires_at).isoformat() if pack.expires_at else None,
+        "cover_url": context.cover_url(pack.id) if has_cover else None,
+        "rewarded": pack.sharing_rewarded,
+    }
+
+
+def _visible(query: Select[Any], viewer: Viewer) -> Select[Any]:
+    """Fans, partners and anonymous callers see published, unexpired packs only."""
+    if viewer.manages_content:
+        return query
+    return query.where(
+        ContentPack.status == "PUBLISHED",
+        or_(ContentPack.expires_at.is_(None), ContentPack.expires_at > utcnow()),
+    )
+
+
+def get_pack(
+    *, context: ContentContext, viewer: Viewer, pack_id: int | None = None, slug: str | None = None
+) -> dict[str, Any]:
+    """One pack by id or slug, as the viewer may see it; 404 if they may not."""
+    viewer.require_reader()
+    query = select(ContentPack)
+    query = (
+        query.where(ContentPack.id == pack_id)
+        if pack_id is not None
+        else query.where(ContentPack.slug == slug)
+    )
+    with context.db.transaction() as session:
+        pack = session.scalar(_visible(query, viewer))
+        if pack is None:
+            raise NotFound("No such content pack.", code="PACK_NOT_FOUND")
+        return presenting.present_packs(session, context, viewer, [pack])[0]
+
+
+def get_packs_by_ids(
+    *, context: ContentContext, viewer: Viewer, ids: Sequence[int]
+) -> list[dict[str, Any]]:
+    """The packs among ``ids`` the viewer may see, in any order (for DataLoaders)."""
+    viewer.require_reader()
+    if len(ids) > MAX_BATCH_IDS:
+        raise InvalidInput(
+            f"Ask for at most {MAX_BATCH_IDS} ids at once.",
+            code="TOO_MANY_IDS",
+            details={"field": "ids"},
+        )
+    if not ids:
+        return []
+    with context.db.transaction() as session:
+        query = _visible(select(ContentPack).where(ContentPack.id.in_(set(ids))), viewer)
+        packs = list(session.scalars(query))
+        return presenting.present_packs(session, context, viewer, packs)
+
+
+def list_packs(
+    *,
+    context: ContentContext,
+    viewer: Viewer,
+    pack_filter: PackFilter,
+    first: int = 20,
+    after: str | None = None,
+) -> dict[str, Any]:
+    """A page of packs, newest first, with the total for the same filter."""
+    viewer.require_reader()
+    query = _visible(select(ContentPack), viewer)
+    if pack_filter.status:
+        query = query.where(ContentPack.status == pack_filter.status)
+    if pack_filter.purpose:
+        query = query.where(ContentPack.purpose == pack_filter.purpose)
+    if pack_filter.tag:
+        tag = pack_filter.tag.strip().lower()
+        query = query.where(exists().where(PackTag.pack_id == ContentPack.id, PackTag.tag == tag))
+    if pack_filter.search and pack_filter.search.strip():
+        term = pack_filter.search.strip().lower()
+        query = query.where(
+            or_(
+                func.lower(ContentPack.title).contains(term, autoescape=True),
+                func.lower(ContentPack.summary).contains(term, autoescape=True),
+                func.lower(ContentPack.story).contains(term, autoescape=True),
+            )
+        )
+    with context.db.transaction() as session:
+        total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+        page_query = query.order_by(ContentPack.id.desc()).limit(first + 1)
+        if after:
+            (last_id,) = decode_cursor(after, 1)
+            if not last_id.isdigit():
+                raise InvalidInput("Bad cursor.", code="BAD_CURSOR")
+            page_query = page_query.where(ContentPack.id < int(last_id))
+        packs = list(session.scalars(page_query))
+        has_next = len(packs) > first
+        packs = packs[:first]
+        items = presenting.present_packs(session, context, viewer, packs)
+    return {
+        "items": items,
+        "page_info": {
+            "has_next_page": has_next,
+            "end_cursor": encode_cursor(packs[-1].id) if packs else None,
+        },
+        "total_count": total,
+    }

@@ -1,0 +1,198 @@
+"""Packs and assets as the REST API shows them, loaded in a constant number of queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.common.outbox import as_utc
+from services.content import rules
+from services.content.access import Viewer
+from services.content.context import ContentContext
+from services.content.models import Asset, ContentPack, Feedback, PackTag, Rendition
+from services.content.rendering import render_story
+
+SENTIMENT_KEYS = {"POSITIVE": "positive", "NEGATIVE": "negative", "IDEA": "ideas"}
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def tags_by_pack(session: Session, pack_ids: Sequence[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = defaultdict(list)
+    rows = session.execute(
+        select(PackTag.pack_id, PackTag.tag)
+        .where(PackTag.pack_id.in_(pack_ids))
+        .order_by(PackTag.pack_id, PackTag.tag)
+    )
+    for pack_id, tag in rows:
+        found[pack_id].append(tag)
+    return found
+
+
+def cover_assets(session: Session, pack_ids: Sequence[int]) -> dict[int, int]:
+    """Each pack's cover: its oldest READY asset."""
+    rows = session.execute(
+        select(Asset.pack_id, func.min(Asset.id))
+        .where(Asset.pack_id.in_(pack_ids), Asset.status == "READY")
+        .group_by(Asset.pack_id)
+    )
+    return {int(pack_id): int(asset_id) for pack_id, asset_id in rows}
+
+
+def feedback_tallies(session: Session, pack_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    tallies: dict[int, dict[str, int]] = {
+        pack_id: dict.fromkeys(SENTIMENT_KEYS.values(), 0) for pack_id in pack_ids
+    }
+    rows = session.execute(
+        select(Feedback.pack_id, Feedback.sentiment, func.count())
+        .where(Feedback.pack_id.in_(pack_ids))
+        .group_by(Feedback.pack_id, Feedback.sentiment)
+    )
+    for pack_id, sentiment, count in rows:
+        tallies[pack_id][SENTIMENT_KEYS[sentiment]] = int(count)
+    return tallies
+
+
+def renditions_by_asset(session: Session, asset_ids: Iterable[int]) -> dict[int, list[Rendition]]:
+    found: dict[int, list[Rendition]] = defaultdict(list)
+    ids = list(asset_ids)
+    if ids:
+        for rendition in session.scalars(
+            select(Rendition).where(Rendition.asset_id.in_(ids)).order_by(Rendition.id)
+        ):
+            found[rendition.asset_id].append(rendition)
+    return found
+
+
+def present_asset(
+    context: ContentContext, asset: Asset, renditions: Sequence[Rendition]
+) -> dict[str, Any]:
+    ttl = context.settings.signed_url_ttl_seconds
+    return {
+        "id": str(asset.id),
+        "pack_id": str(asset.pack_id),
+        "filename": asset.filename,
+        "content_type": asset.content_type,
+        "status": asset.status,
+        "failure_code": asset.failure_code,
+        "failure_message": asset.failure_message,
+        "width": asset.width,
+        "height": asset.height,
+        "bytes": asset.bytes,
+        "alt_text": asset.alt_text,
+        "created_at": as_utc(asset.created_at),
+        "renditions": [
+            {
+                "name": rendition.name,
+                "width": rendition.width,
+                "height": rendition.height,
+                "content_type": rendition.content_type,
+                "bytes": rendition.bytes,
+                "url": context.storage.signed_url(rendition.storage_key, expires_in=ttl),
+            }
+            for rendition in renditions
+        ]
+        if asset.status == "READY"
+        else [],
+    }
+
+
+def share_kit(pack: ContentPack) -> dict[str, Any]:
+    """Captions ready to share: hashtags added, and the disclosure when sharing is rewarded."""
+    disclosure = pack.disclosure if pack.sharing_rewarded else None
+    return {
+        "captions": [
+            {
+                "channel": caption["channel"],
+                "text": rules.compose_caption(caption["text"], pack.hashtags, disclosure),
+            }
+            for caption in pack.captions
+        ],
+        "hashtags": list(pack.hashtags),
+        "disclosure": disclosure,
+    }
+
+
+def present_packs(
+    session: Session, context: ContentContext, viewer: Viewer, packs: Sequence[ContentPack]
+) -> list[dict[str, Any]]:
+    """Packs as ``viewer`` may see them: locked ones show title, summary and a teaser only."""
+    if not packs:
+        return []
+    pack_ids = [pack.id for pack in packs]
+    tags = tags_by_pack(session, pack_ids)
+    covers = cover_assets(session, pack_ids)
+    asset_query = select(Asset).where(Asset.pack_id.in_(pack_ids)).order_by(Asset.id)
+    if not viewer.manages_content:
+        asset_query = asset_query.where(Asset.status == "READY")
+    assets_by_pack: dict[int, list[Asset]] = defaultdict(list)
+    for asset in session.scalars(asset_query):
+        assets_by_pack[asset.pack_id].append(asset)
+    renditions = renditions_by_asset(
+        session, (asset.id for assets in assets_by_pack.values() for asset in assets)
+    )
+    tallies = feedback_tallies(session, pack_ids) if viewer.manages_content else {}
+    ttl = context.settings.signed_url_ttl_seconds
+
+    presented = []
+    for pack in packs:
+        cover_id = covers.get(pack.id)
+        teaser_url = next(
+            (
+                context.storage.signed_url(rendition.storage_key, expires_in=ttl)
+                for rendition in renditions.get(cover_id or -1, [])
+                if rendition.name == "thumbnail"
+            ),
+            None,
+        )
+        locked = not viewer.tier_reaches(pack.min_tier)
+        item: dict[str, Any] = {
+            "id": str(pack.id),
+            "slug": pack.slug,
+            "title": pack.title,
+            "summary": pack.summary,
+            "story": pack.story,
+            "story_html": render_story(pack.story),
+            "purpose": pack.purpose,
+            "status": pack.status,
+            "min_tier": pack.min_tier,
+            "locked": locked,
+            "tags": tags.get(pack.id, []),
+            "destination_url": pack.destination_url,
+            "captions": list(pack.captions),
+            "hashtags": list(pack.hashtags),
+            "sharing_rewarded": pack.sharing_rewarded,
+            "disclosure": pack.disclosure,
+            "share_kit": share_kit(pack),
+            "assets": [
+                present_asset(context, asset, renditions.get(asset.id, []))
+                for asset in assets_by_pack.get(pack.id, [])
+            ],
+            "cover_url": context.cover_url(pack.id) if cover_id is not None else None,
+            "teaser_url": teaser_url,
+            "published_at": as_utc(pack.published_at) if pack.published_at else None,
+            "expires_at": as_utc(pack.expires_at) if pack.expires_at else None,
+            "created_at": as_utc(pack.created_at),
+            "updated_at": as_utc(pack.updated_at),
+            "stats": {"feedback": tallies[pack.id]} if viewer.manages_content else None,
+        }
+        if locked:
+            # Social currency: the fan sees that it exists, not what it holds.
+            item.update(
+                story="",
+                story_html="",
+                destination_url="",
+                captions=[],
+                hashtags=[],
+                share_kit={"captions": [], "hashtags": [], "disclosure": None},
+                assets=[],
+            )
+        presented.append(item)
+    return presented

@@ -1,0 +1,49 @@
+"""SQL that differs between PostgreSQL and SQLite, in one place."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from services.common.errors import InvalidInput
+
+
+def upsert_insert(session: Session, table: Table) -> Any:
+    """An INSERT with ``on_conflict_do_nothing``/``on_conflict_do_update`` for this database."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no upsert for {dialect}")
+
+
+def encode_cursor(*parts: object) -> str:
+    """An opaque cursor from the sort key of the last item on a page."""
+    raw = "|".join(str(part) for part in parts).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, count: int) -> list[str]:
+    """The parts of a cursor made by :func:`encode_cursor`; 422 BAD_CURSOR if not ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise bad_cursor() from exc
+    parts = raw.split("|")
+    if len(parts) != count:
+        raise bad_cursor()
+    return parts
+
+
+def bad_cursor() -> InvalidInput:
+    return InvalidInput(
+        "The 'after' cursor is not one this list handed out; start again without it.",
+        code="BAD_CURSOR",
+        details={"field": "after"},
+    )
