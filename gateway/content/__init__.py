@@ -1,0 +1,1 @@
+"""The GraphQL face of the content service: packs, assets, share kits, feedback."""

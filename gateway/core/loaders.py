@@ -1,0 +1,165 @@
+"""Per-request batching: one DataLoader per (entity, key), dispatched in waves.
+
+Resolvers never call a service directly. They ask a loader for a key and get a
+future; when the executor has nothing left to resolve it dispatches every
+loader with queued keys at once, one call per loader, concurrently in a thread
+pool (services that do not depend on each other are asked in parallel), then
+resolves the futures on the request's own thread, which may queue the next
+wave (a pack's link, then that link's stats). A page of N packs therefore
+costs one call per loader, whatever N is.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from gateway.core.futures import Future, gather, resolved, then
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+T = TypeVar("T")
+
+BatchFetch = Callable[[list[Any]], Mapping[Any, Any]]
+
+__all__ = ["BatchLoader", "Future", "RequestLoaders", "gather", "resolved", "then"]
+
+
+@dataclass
+class Batch:
+    """One backend call: ``fetch`` runs on a pool thread, ``settle`` on the request's."""
+
+    fetch: Callable[[], Any]
+    settle: Callable[[Any, BaseException | None], None]
+
+
+class BatchLoader(Generic[K, V]):
+    """Loads values by key, one call per wave for all keys asked, cached per request.
+
+    ``fetch(keys)`` returns a mapping from key to value; keys it leaves out
+    resolve to ``None`` (the service's batch reads simply omit missing ids).
+    """
+
+    def __init__(self, registry: RequestLoaders, fetch: BatchFetch, *, name: str) -> None:
+        self.registry = registry
+        self.fetch = fetch
+        self.name = name
+        self._cache: dict[K, Future] = {}
+        self._queue: list[tuple[K, Future]] = []
+
+    def load(self, key: K) -> Future:
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        future = Future()
+        if not self._queue:
+            self.registry.mark_pending(self)
+        self._queue.append((key, future))
+        self._cache[key] = future
+        return future
+
+    def load_many(self, keys: Iterable[K]) -> Future:
+        return gather(self.load(key) for key in keys)
+
+    def prime(self, key: K, value: V) -> None:
+        if key not in self._cache:
+            self._cache[key] = resolved(value)
+
+    def take_batch(self) -> Batch | None:
+        queue, self._queue = self._queue, []
+        if not queue:
+            return None
+        keys = [key for key, _ in queue]
+
+        def settle(values: Any, error: BaseException | None) -> None:
+            for key, future in queue:
+                if error is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(values.get(key))
+
+        return Batch(fetch=lambda: self.fetch(keys), settle=settle)
+
+
+class DeferredCall:
+    """A single call (a list page, a search) that joins the next wave like a loader."""
+
+    def __init__(self, registry: RequestLoaders, fetch: Callable[[], Any], *, name: str) -> None:
+        self.registry = registry
+        self.name = name
+        self.future = Future()
+        self._fetch: Callable[[], Any] | None = fetch
+        registry.mark_pending(self)
+
+    def take_batch(self) -> Batch | None:
+        fetch, self._fetch = self._fetch, None
+        if fetch is None:
+            return None
+
+        def settle(value: Any, error: BaseException | None) -> None:
+            if error is not None:
+                self.future.set_exception(error)
+            else:
+                self.future.set_result(value)
+
+        return Batch(fetch=fetch, settle=settle)
+
+
+class RequestLoaders:
+    """The loaders of one GraphQL request, and the waves that dispatch them."""
+
+    def __init__(self, pool: Executor | None) -> None:
+        self.pool = pool
+        self._loaders: dict[Hashable, BatchLoader[Any, Any]] = {}
+        self._pending: list[BatchLoader[Any, Any] | DeferredCall] = []
+        self.calls_made = 0
+
+    def loader(self, key: Hashable, fetch: BatchFetch, *, name: str) -> BatchLoader[Any, Any]:
+        """The request's one loader for ``key`` (an entity and how it is looked up)."""
+        existing = self._loaders.get(key)
+        if existing is None:
+            existing = self._loaders[key] = BatchLoader(self, fetch, name=name)
+        return existing
+
+    def defer(self, fetch: Callable[[], Any], *, name: str) -> Future:
+        return DeferredCall(self, fetch, name=name).future
+
+    def mark_pending(self, item: BatchLoader[Any, Any] | DeferredCall) -> None:
+        self._pending.append(item)
+
+    def run_wave(self) -> bool:
+        """Dispatch everything queued, concurrently; False when nothing was queued."""
+        pending, self._pending = self._pending, []
+        batches = [batch for item in pending if (batch := item.take_batch()) is not None]
+        if not batches:
+            return False
+        self.calls_made += len(batches)
+        if len(batches) == 1 or self.pool is None:
+            outcomes = [_run(batch.fetch) for batch in batches]
+        else:
+            # The first batch runs here while the others run on the pool; the
+            # request's context (its request id) goes with each.
+            futures = [
+                self.pool.submit(contextvars.copy_context().run, _run, batch.fetch)
+                for batch in batches[1:]
+            ]
+            outcomes = [_run(batches[0].fetch), *(future.result() for future in futures)]
+        for batch, (value, error) in zip(batches, outcomes, strict=True):
+            batch.settle(value, error)
+        return True
+
+    def run_until_settled(self, max_waves: int = 50) -> None:
+        for _ in range(max_waves):
+            if not self.run_wave():
+                return
+        raise RuntimeError("data loading did not settle")
+
+
+def _run(fetch: Callable[[], T]) -> tuple[T | None, BaseException | None]:
+    try:
+        return fetch(), None
+    except Exception as exc:
+        return None, exc

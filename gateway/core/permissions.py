@@ -1,0 +1,92 @@
+"""Who may resolve what, declared on each field and mutation, checked here only.
+
+A resolver declares ``@requires(STAFF)``; a mutation declares
+``permissions = (FAN,)``. Both end in :func:`enforce`. A field declared with
+``otherwise_null=True`` shows null to callers who may not see it (a fan's
+email to other fans) instead of failing the whole query.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from graphql import GraphQLResolveInfo
+
+from gateway.core.context import Caller, context_of
+from gateway.core.errors import Forbidden, Unauthenticated
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A rule about the caller and, for fields, the object the field belongs to."""
+
+    name: str
+    check: Callable[[Caller, Any], bool]
+
+    def __call__(self, caller: Caller, root: Any = None) -> bool:
+        return self.check(caller, root)
+
+
+ANYONE = Permission("anyone", lambda caller, root: True)
+SIGNED_IN_USER = Permission("signed-in user", lambda caller, root: caller.is_user)
+FAN = Permission("fan", lambda caller, root: caller.is_fan)
+STAFF = Permission("marketer or admin", lambda caller, root: caller.is_staff)
+ADMIN = Permission("admin", lambda caller, root: caller.role == "admin")
+
+
+def partner_with(scope: str) -> Permission:
+    return Permission(f"partner key with {scope}", lambda caller, root: caller.has_scope(scope))
+
+
+def owner(owner_id_of: Callable[[Any], str | None]) -> Permission:
+    """The user the object belongs to (a fan's own link, reward or email)."""
+    return Permission(
+        "owner",
+        lambda caller, root: caller.user_id is not None and caller.user_id == owner_id_of(root),
+    )
+
+
+CONTENT_READ = partner_with("CONTENT_READ")
+CONVERSIONS_WRITE = partner_with("CONVERSIONS_WRITE")
+STATS_READ = partner_with("STATS_READ")
+
+
+def allowed(caller: Caller, permissions: tuple[Permission, ...], root: Any = None) -> bool:
+    return any(permission(caller, root) for permission in permissions)
+
+
+def enforce(
+    caller: Caller, permissions: tuple[Permission, ...], what: str, root: Any = None
+) -> None:
+    """Pass, or raise UNAUTHENTICATED (nobody signed in) or FORBIDDEN (someone is)."""
+    if allowed(caller, permissions, root):
+        return
+    needed = " or ".join(permission.name for permission in permissions)
+    if caller.role == "anonymous":
+        raise Unauthenticated(f"Sign in to use {what}; it needs a {needed}.")
+    raise Forbidden(f"{what} needs a {needed}.")
+
+
+def requires(*permissions: Permission, otherwise_null: bool = False) -> Callable[[F], F]:
+    """Declare who may resolve a field; others get an error, or null if ``otherwise_null``."""
+
+    def decorate(resolver: F) -> F:
+        @functools.wraps(resolver)
+        def guarded(root: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
+            caller = context_of(info).caller
+            if otherwise_null:
+                if not allowed(caller, permissions, root):
+                    return None
+            else:
+                enforce(caller, permissions, f"{info.parent_type.name}.{info.field_name}", root)
+            return resolver(root, info, **kwargs)
+
+        guarded.permissions = permissions  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,113 @@
+# mypy: disallow-subclassing-any=False
+# (graphene ships no type information, so its base classes are Any to mypy.)
+"""GraphQL types every domain shares: scalars, Node, PageInfo, UserError."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import graphene
+from graphql import GraphQLError, GraphQLResolveInfo, StringValueNode
+
+from gateway.core.ids import global_id
+
+
+class Upload(graphene.Scalar):
+    """A file sent with the GraphQL multipart request spec (one per request)."""
+
+    @staticmethod
+    def serialize(value: Any) -> Any:
+        raise TypeError("Upload is an input-only scalar.")
+
+    @staticmethod
+    def parse_literal(node: Any, _variables: Any = None) -> Any:
+        raise TypeError("Upload values are sent as files, not in the query text.")
+
+    @staticmethod
+    def parse_value(value: Any) -> Any:
+        return value
+
+
+class Node(graphene.Interface):
+    """An object with a global id, fetchable again with `node(id:)`."""
+
+    id = graphene.ID(required=True, description="Opaque global id of the object.")
+
+    @classmethod
+    def resolve_type(cls, instance: Any, info: GraphQLResolveInfo) -> Any:
+        if isinstance(instance, dict):
+            return instance.get("__typename")
+        return getattr(instance, "__typename__", None)
+
+
+def node_id_resolver(type_name: str) -> Any:
+    """Resolver of a Node's `id`: the global id of the record's own id."""
+
+    def resolve_id(root: Any, _info: GraphQLResolveInfo) -> str:
+        raw = root["id"] if isinstance(root, dict) else root.id
+        return global_id(type_name, str(raw))
+
+    return resolve_id
+
+
+class PageInfo(graphene.ObjectType):
+    """Where a page of a connection sits in the whole list."""
+
+    has_next_page = graphene.Boolean(required=True, description="More items follow this page.")
+    has_previous_page = graphene.Boolean(
+        required=True, description="Items come before this page (always false: pages go forward)."
+    )
+    start_cursor = graphene.String(description="Cursor of the first item of the page.")
+    end_cursor = graphene.String(description="Pass as `after` to get the next page.")
+
+
+class UserError(graphene.ObjectType):
+    """An expected failure of a mutation: bad input, not found, out of stock, duplicate."""
+
+    field = graphene.List(
+        graphene.NonNull(graphene.String),
+        description='Path of the input field at fault, if any, e.g. ["input", "title"].',
+    )
+    message = graphene.String(required=True, description="What went wrong and how to fix it.")
+    code = graphene.String(
+        required=True,
+        description=(
+            "Stable code, e.g. INVALID, NOT_FOUND, DUPLICATE, OUT_OF_STOCK, "
+            "INSUFFICIENT_POINTS, IMAGE_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE."
+        ),
+    )
+
+
+class DateTime(graphene.Scalar):
+    """An instant in ISO 8601 with its offset, e.g. 2026-11-22T19:30:15+00:00."""
+
+    @staticmethod
+    def serialize(value: Any) -> str:
+        if isinstance(value, datetime):
+            moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+            return moment.isoformat()
+        if isinstance(value, str):
+            # The services already speak ISO 8601; pass their text through.
+            return value
+        raise TypeError(f"DateTime cannot represent {value!r}.")
+
+    @staticmethod
+    def parse_value(value: Any) -> datetime:
+        if not isinstance(value, str):
+            raise GraphQLError("A DateTime is a string in ISO 8601, e.g. 2026-11-22T19:30:15Z.")
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise GraphQLError(
+                f"{value!r} is not an ISO 8601 instant, e.g. 2026-11-22T19:30:15Z."
+            ) from exc
+        if moment.tzinfo is None:
+            raise GraphQLError("Give the DateTime an offset, e.g. 2026-11-22T19:30:15Z.")
+        return moment
+
+    @classmethod
+    def parse_literal(cls, node: Any, _variables: Any = None) -> datetime:
+        if not isinstance(node, StringValueNode):
+            raise GraphQLError("A DateTime is a string in ISO 8601, e.g. 2026-11-22T19:30:15Z.")
+        return cls.parse_value(node.value)

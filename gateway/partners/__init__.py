@@ -1,0 +1,1 @@
+"""The GraphQL face of partner API keys (created and revoked by marketers)."""

@@ -1,0 +1,1 @@
+"""The GraphQL face of the rewards service: balances, rewards, catalog, leaderboard."""
