@@ -13,7 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import func, select
-from werkzeug.test import TestResponse
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import TestResponse, encode_multipart
 
 from fanfare.apps import get_app_spec
 from services.common import migrations
@@ -37,7 +38,9 @@ PARTNER_WITHOUT_SCOPE = Principal(role="partner", api_key_id="key-2", scopes=("S
 SYSTEM = Principal(role="system")
 
 
-def content_settings(database_url: str, redis_url: str, files: Path, **overrides: Any) -> ContentSettings:
+def content_settings(
+    database_url: str, redis_url: str, files: Path, **overrides: Any
+) -> ContentSettings:
     values: dict[str, Any] = {
         "environment": "test",
         "database_url": database_url,
@@ -106,13 +109,23 @@ class ContentApi:
         return dict(response.json)
 
     def upload(
-        self, pack_id: str, data: bytes, filename: str = "photo.jpg", **form: str
+        self,
+        pack_id: str,
+        data: bytes,
+        filename: str = "photo.jpg",
+        principal: Principal = MARKETER,
+        **form: str,
     ) -> TestResponse:
+        # Encoded here, in memory: the test client would spool a large body to a
+        # temporary file it never closes.
+        fields: dict[str, Any] = {**form, "file": FileStorage(io.BytesIO(data), filename)}
+        boundary, body = encode_multipart(fields)
         return self.call(
             "POST",
             f"/v1/packs/{pack_id}/assets",
-            data={"file": (io.BytesIO(data), filename), **form},
-            content_type="multipart/form-data",
+            principal,
+            data=body,
+            content_type=f"multipart/form-data; boundary={boundary}",
         )
 
     def process_queued(self) -> None:
@@ -138,7 +151,9 @@ class ContentApi:
         table = self.runtime.event_tables.outbox
         with self.runtime.db.transaction() as session:
             rows = session.execute(
-                select(table.c.payload).where(table.c.event_type == event_type).order_by(table.c.seq)
+                select(table.c.payload)
+                .where(table.c.event_type == event_type)
+                .order_by(table.c.seq)
             )
             return [dict(row.payload) for row in rows]
 

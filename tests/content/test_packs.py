@@ -266,9 +266,7 @@ def test_a_pack_above_the_fans_tier_is_locked_until_the_tier_is_reached(
     content: ContentApi,
 ) -> None:
     # given an insiders' pack
-    pack = content.published_pack(
-        min_tier="INSIDER", captions=[{"channel": "X", "text": "Secret"}]
-    )
+    pack = content.published_pack(min_tier="INSIDER", captions=[{"channel": "X", "text": "Secret"}])
 
     # when a FAN looks at it
     locked = content.call("GET", f"/v1/packs/{pack['id']}", FAN).json
