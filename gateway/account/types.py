@@ -17,6 +17,7 @@ from gateway.core.types import DateTime, Node, node_id_resolver
 from gateway.models import User as UserRow
 from gateway.referrals import dataloaders as referrals_loaders
 from gateway.rewards import dataloaders as rewards_loaders
+from gateway.rewards.records import reward_record
 
 
 class Role(graphene.Enum):
@@ -84,6 +85,16 @@ def _profile(info: GraphQLResolveInfo, user: UserRow) -> Any:
     return rewards_loaders.fan_profiles(context_of(info)).load(user.id)
 
 
+def _badge(badge: dict[str, Any]) -> dict[str, Any]:
+    """Rewards names a badge by its code; its title is the code, made readable."""
+    code = str(badge.get("code") or badge.get("slug") or "")
+    return {
+        "slug": code,
+        "title": badge.get("title") or code.replace("_", " ").replace("-", " ").capitalize(),
+        "awarded_at": badge.get("awarded_at"),
+    }
+
+
 def _user_id(user: Any) -> str | None:
     return user.id if isinstance(user, UserRow) else None
 
@@ -128,13 +139,15 @@ class User(graphene.ObjectType):
     def resolve_points_balance(root: UserRow, info: GraphQLResolveInfo) -> Any:
         if root.role != "fan":
             return 0
-        return then(_profile(info, root), lambda p: int((p or {}).get("points_balance") or 0))
+        return then(_profile(info, root), lambda p: int((p or {}).get("balance") or 0))
 
     @staticmethod
     def resolve_badges(root: UserRow, info: GraphQLResolveInfo) -> Any:
         if root.role != "fan":
             return []
-        return then(_profile(info, root), lambda p: list((p or {}).get("badges") or []))
+        return then(
+            _profile(info, root), lambda p: [_badge(b) for b in (p or {}).get("badges") or []]
+        )
 
     @staticmethod
     def resolve_thank_you_channel(root: UserRow, _info: GraphQLResolveInfo) -> str:
@@ -200,7 +213,13 @@ class Viewer(graphene.ObjectType):
             ),
             name="ViewerRewards",
         )
-        return then(page, lambda body: connection_from_page(body, node_type="Reward"))
+
+        def to_connection(body: dict[str, Any]) -> dict[str, Any]:
+            # The rewards listed are the viewer's own: say so, for Reward.code.
+            items = [reward_record(item, fan_id=root.id) for item in body.get("items") or []]
+            return connection_from_page({**body, "items": items}, node_type="Reward")
+
+        return then(page, to_connection)
 
     @staticmethod
     def resolve_stats(root: UserRow, info: GraphQLResolveInfo) -> Any:

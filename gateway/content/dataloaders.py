@@ -13,20 +13,11 @@ def packs_by_id(context: GraphQLContext) -> BatchLoader[str, dict[str, Any]]:
 
     def fetch(pack_ids: list[str]) -> dict[str, dict[str, Any]]:
         body = context.backend("content").call(
-            "GET", "/v1/packs", context.principal, params={"ids": ",".join(pack_ids)}
+            "GET",
+            "/v1/packs",
+            context.principal,
+            params={"ids": ",".join(pack_ids)},
         )
         return {str(item["id"]): item for item in body.get("items", [])}
 
     return context.loaders.loader(("content", "pack"), fetch, name="ContentPackById")
-
-
-def feedback_tallies(context: GraphQLContext) -> BatchLoader[str, dict[str, Any]]:
-    """Feedback counts per pack (``GET /v1/packs/feedback?ids=``), for marketers."""
-
-    def fetch(pack_ids: list[str]) -> dict[str, dict[str, Any]]:
-        body = context.backend("content").call(
-            "GET", "/v1/packs/feedback", context.principal, params={"ids": ",".join(pack_ids)}
-        )
-        return {str(item["pack_id"]): item for item in body.get("items", [])}
-
-    return context.loaders.loader(("content", "feedback"), fetch, name="FeedbackTallyByPackId")

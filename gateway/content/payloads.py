@@ -82,13 +82,13 @@ class AssetPayload(graphene.ObjectType):
 
 
 class CreateAssetUploadInput(graphene.InputObjectType):
-    """A large file to send straight to object storage."""
+    """A large image to send straight to object storage."""
 
     pack_id = graphene.ID(required=True, description="Global id of the pack.")
     filename = graphene.String(required=True, description="The file's name.")
-    content_type = graphene.String(required=True, description="Its declared type.")
-    bytes = graphene.Int(required=True, description="Its size in bytes.")
-    alt_text = graphene.String(description="Text for people who cannot see the image.")
+    content_type = graphene.String(
+        required=True, description="image/jpeg, image/png or image/webp."
+    )
 
 
 class PresignedUpload(graphene.ObjectType):
@@ -96,19 +96,30 @@ class PresignedUpload(graphene.ObjectType):
 
     url = graphene.String(required=True, description="The URL to POST the form to.")
     fields = graphene.JSONString(
-        required=True, description="Form fields to send before the file, as given."
+        required=True, description="Form fields to send, as given, before the file."
     )
-    expires_at = DateTime(description="When the permission to upload ends.")
+    upload_token = graphene.String(
+        required=True, description="Pass to completeAssetUpload once the file is sent."
+    )
+    max_bytes = graphene.Int(required=True, description="The largest file storage accepts.")
+    expires_at = DateTime(required=True, description="When the permission to upload ends.")
 
 
 class CreateAssetUploadPayload(graphene.ObjectType):
-    """The asset waiting for its file, and where to send it."""
+    """Where to send the file."""
 
-    asset = graphene.Field(Asset, description="The asset, waiting for its file.")
     upload = graphene.Field(PresignedUpload, description="Where to send the file.")
     errors = graphene.List(
         graphene.NonNull(UserError), required=True, description="Expected failures."
     )
+
+
+class CompleteAssetUploadInput(graphene.InputObjectType):
+    """A presigned upload whose file has been sent."""
+
+    pack_id = graphene.ID(required=True, description="Global id of the pack.")
+    upload_token = graphene.String(required=True, description="From createAssetUpload.")
+    alt_text = graphene.String(description="Text for people who cannot see the image.")
 
 
 class LeaveFeedbackInput(graphene.InputObjectType):

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import graphene
 from graphql import GraphQLResolveInfo
@@ -26,6 +27,7 @@ from gateway.core.inputs import to_json
 from gateway.core.loaders import resolved, then
 from gateway.core.pagination import connection_from_page, page_params
 from gateway.core.permissions import CONTENT_READ, SIGNED_IN_USER, requires
+from gateway.interfaces import BackendError
 
 READERS = (SIGNED_IN_USER, CONTENT_READ)
 
@@ -88,13 +90,18 @@ class ContentQueries(graphene.ObjectType):
             if pack_id is None:
                 return resolved(None)
             return content_loaders.packs_by_id(context).load(pack_id)
-        page = context.loaders.defer(
-            lambda: context.backend("content").call(
-                "GET", "/v1/packs", context.principal, params={"slug": slug, "first": 1}
-            ),
-            name="ContentPackBySlug",
-        )
-        return then(page, lambda body: next(iter(body.get("items") or []), None))
+
+        def fetch_by_slug() -> Any:
+            try:
+                return context.backend("content").call(
+                    "GET", f"/v1/packs/by-slug/{quote(slug or '', safe='')}", context.principal
+                )
+            except BackendError as error:
+                if error.status == 404:
+                    return None
+                raise
+
+        return context.loaders.defer(fetch_by_slug, name="ContentPackBySlug")
 
 
 class ContentMutations(graphene.ObjectType):

@@ -10,11 +10,10 @@ import graphene
 from graphql import GraphQLResolveInfo
 
 from gateway.account.types import FanTier
-from gateway.content import dataloaders as content_loaders
 from gateway.core.context import context_of
 from gateway.core.inputs import upper
-from gateway.core.loaders import resolved, then
-from gateway.core.permissions import FAN, STAFF, STATS_READ, requires
+from gateway.core.loaders import then
+from gateway.core.permissions import FAN, STAFF, requires
 from gateway.core.types import DateTime, Node, PageInfo, node_id_resolver
 from gateway.referrals import dataloaders as referrals_loaders
 
@@ -213,7 +212,7 @@ class ContentPack(graphene.ObjectType):
     )
     stats = graphene.Field(
         PackStats,
-        description="Marketers and partner keys with STATS_READ only; null for everyone else.",
+        description="Marketers only; null for fans and partners.",
     )
 
     resolve_id = staticmethod(node_id_resolver("ContentPack"))
@@ -264,32 +263,23 @@ class ContentPack(graphene.ObjectType):
         return referrals_loaders.viewer_links_by_pack(context_of(info)).load(str(root["id"]))
 
     @staticmethod
-    @requires(STAFF, STATS_READ, otherwise_null=True)
+    @requires(STAFF, otherwise_null=True)
     def resolve_stats(root: dict[str, Any], info: GraphQLResolveInfo) -> Any:
-        context = context_of(info)
-        pack_id = str(root["id"])
-        sharing = referrals_loaders.pack_stats(context).load(pack_id)
-        feedback = root.get("feedback")
-        if not isinstance(feedback, dict):
-            feedback = content_loaders.feedback_tallies(context).load(pack_id)
-
-        def combine(stats: Any) -> Any:
-            return then(
-                feedback if not isinstance(feedback, dict) else resolved(feedback),
-                lambda tally: {
-                    "shares": _count(stats, "shares"),
-                    "human_clicks": _count(stats, "human_clicks"),
-                    "preview_fetches": _count(stats, "preview_fetches"),
-                    "conversions": _count(stats, "conversions"),
-                    "feedback": {
-                        "positive": _count(tally, "positive"),
-                        "negative": _count(tally, "negative"),
-                        "ideas": _count(tally, "ideas", "idea"),
-                    },
+        feedback = (root.get("stats") or {}).get("feedback") or {}
+        return then(
+            referrals_loaders.pack_stats(context_of(info)).load(str(root["id"])),
+            lambda sharing: {
+                "shares": _count(sharing, "shares"),
+                "human_clicks": _count(sharing, "human_clicks"),
+                "preview_fetches": _count(sharing, "preview_fetches"),
+                "conversions": _count(sharing, "conversions"),
+                "feedback": {
+                    "positive": _count(feedback, "positive"),
+                    "negative": _count(feedback, "negative"),
+                    "ideas": _count(feedback, "ideas"),
                 },
-            )
-
-        return then(sharing, combine)
+            },
+        )
 
 
 class ContentPackEdge(graphene.ObjectType):

@@ -71,7 +71,7 @@ class WaveExecutionContext(ExecutionContext):
 
     # Mutations run their resolvers one after another all the same: only the
     # reads nested in their payloads are deferred.
-    execute_fields_serially = execute_fields  # type: ignore[assignment]
+    execute_fields_serially = execute_fields
 
     def execute_field(
         self,

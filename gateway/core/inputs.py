@@ -23,6 +23,12 @@ def to_json(value: Any, *, drop_none: bool = True) -> Any:
     return value
 
 
+def enum_value(value: Any, allowed: tuple[str, ...], default: str) -> str:
+    """A service's value as one of a GraphQL enum's values (``default`` if unknown)."""
+    text = str(value or "").upper()
+    return text if text in allowed else default
+
+
 def upper(value: Any) -> Any:
     """The services may write enum values in lower case; GraphQL's are upper case."""
     return value.upper() if isinstance(value, str) else value

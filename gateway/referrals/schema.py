@@ -32,7 +32,7 @@ class ReferralQueries(graphene.ObjectType):
         context = context_of(info)
         page = context.loaders.defer(
             lambda: context.backend("referrals").call(
-                "GET", "/v1/links", context.principal, params={"code": code}
+                "GET", "/v1/links", context.principal, params={"codes": code}
             ),
             name="ReferralLinkByCode",
         )

@@ -9,7 +9,7 @@ from gateway.core.loaders import BatchLoader
 
 
 def fan_profiles(context: GraphQLContext) -> BatchLoader[str, dict[str, Any]]:
-    """A fan's tier, points balance and badges, by fan id (``GET /v1/fans?ids=``)."""
+    """A fan's tier, balance, lifetime points and badges, by fan id (``GET /v1/fans?ids=``)."""
 
     def fetch(fan_ids: list[str]) -> dict[str, dict[str, Any]]:
         body = context.backend("rewards").call(

@@ -15,7 +15,11 @@ from gateway.core.loaders import then
 from gateway.core.pagination import page_params
 from gateway.core.permissions import SIGNED_IN_USER, requires
 from gateway.rewards.mutations.redeem_reward import RedeemReward
+from gateway.rewards.records import catalog_record
 from gateway.rewards.types import CatalogItem, LeaderboardEntry, LeaderboardPeriod
+
+# The contract's periods, as the rewards service names them.
+PERIODS = {"WEEK": "week", "MONTH": "month", "ALL_TIME": "all"}
 
 
 class RewardQueries(graphene.ObjectType):
@@ -39,7 +43,7 @@ class RewardQueries(graphene.ObjectType):
     ) -> Any:
         context = context_of(info)
         params = page_params(first, None, context.settings.graphql_max_page_size)
-        params["period"] = to_json(period) if period is not None else "ALL_TIME"
+        params["period"] = PERIODS[to_json(period) if period is not None else "ALL_TIME"]
         page = context.loaders.defer(
             lambda: context.backend("rewards").call(
                 "GET", "/v1/leaderboard", context.principal, params=params
@@ -56,12 +60,7 @@ class RewardQueries(graphene.ObjectType):
             lambda: context.backend("rewards").call("GET", "/v1/catalog", context.principal),
             name="RewardCatalog",
         )
-        return then(
-            page,
-            lambda body: [
-                {**item, "__typename": "CatalogItem"} for item in body.get("items") or []
-            ],
-        )
+        return then(page, lambda body: [catalog_record(i) for i in body.get("items") or []])
 
 
 class RewardMutations(graphene.ObjectType):

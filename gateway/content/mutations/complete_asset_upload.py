@@ -4,33 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-import graphene
-
-from gateway.content.payloads import AssetPayload
+from gateway.content.mutations._common import pack_id_from
+from gateway.content.payloads import AssetPayload, CompleteAssetUploadInput
 from gateway.core.context import GraphQLContext
-from gateway.core.ids import raw_id_of
+from gateway.core.inputs import to_json
 from gateway.core.mutations import BaseMutation
 from gateway.core.permissions import STAFF
-from gateway.identity.errors import NotFound
 
 
 class CompleteAssetUpload(BaseMutation):
-    """Tell content the presigned upload is done; it checks the file and makes renditions."""
+    """Finish a presigned upload: content checks the file and makes renditions (marketers)."""
 
     permissions = (STAFF,)
-    input_name = "id"
 
     class Arguments:
-        id = graphene.ID(required=True, description="Global id of the asset.")
+        input = CompleteAssetUploadInput(required=True, description="The finished upload.")
 
     Output = AssetPayload
 
     @classmethod
     def perform(cls, context: GraphQLContext, **arguments: Any) -> AssetPayload:
-        asset_id = raw_id_of(arguments["id"], "Asset")
-        if asset_id is None:
-            raise NotFound("No asset has this id.")
+        data = dict(arguments["input"])
+        pack_id = pack_id_from(data.pop("pack_id"))
         asset = context.backend("content").call(
-            "POST", f"/v1/assets/{asset_id}/complete", context.principal
+            "POST",
+            f"/v1/packs/{pack_id}/direct-uploads/complete",
+            context.principal,
+            json=to_json(data),
         )
         return AssetPayload(asset={**asset, "__typename": "Asset"}, errors=[])

@@ -7,15 +7,16 @@ from typing import Any
 from gateway.content.mutations._common import pack_id_from
 from gateway.content.payloads import CreateAssetUploadInput, CreateAssetUploadPayload
 from gateway.core.context import GraphQLContext
-from gateway.core.inputs import to_json
 from gateway.core.mutations import BaseMutation
 from gateway.core.permissions import STAFF
 
 
 class CreateAssetUpload(BaseMutation):
-    """Reserve an asset and get a presigned POST to send a large file directly (marketers).
+    """Get a presigned POST to send a large image straight to storage (marketers).
 
-    After the upload, call `completeAssetUpload` so renditions are made.
+    POST the form `fields` and then the file to `url`; then call
+    `completeAssetUpload` with the `uploadToken` so the asset is checked and
+    its renditions made.
     """
 
     permissions = (STAFF,)
@@ -27,11 +28,12 @@ class CreateAssetUpload(BaseMutation):
 
     @classmethod
     def perform(cls, context: GraphQLContext, **arguments: Any) -> CreateAssetUploadPayload:
-        data = dict(arguments["input"])
-        pack_id = pack_id_from(data.pop("pack_id"))
-        body = context.backend("content").call(
-            "POST", f"/v1/packs/{pack_id}/uploads", context.principal, json=to_json(data)
+        data = arguments["input"]
+        pack_id = pack_id_from(data.pack_id)
+        upload = context.backend("content").call(
+            "POST",
+            f"/v1/packs/{pack_id}/direct-uploads",
+            context.principal,
+            json={"filename": data.filename, "content_type": data.content_type},
         )
-        return CreateAssetUploadPayload(
-            asset={**body["asset"], "__typename": "Asset"}, upload=body["upload"], errors=[]
-        )
+        return CreateAssetUploadPayload(upload=upload, errors=[])

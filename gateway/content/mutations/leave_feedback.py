@@ -27,6 +27,6 @@ class LeaveFeedback(BaseMutation):
         data = dict(arguments["input"])
         pack_id = pack_id_from(data.pop("pack_id"))
         context.backend("content").call(
-            "POST", f"/v1/packs/{pack_id}/feedback", context.principal, json=to_json(data)
+            "PUT", f"/v1/packs/{pack_id}/feedback", context.principal, json=to_json(data)
         )
         return LeaveFeedbackPayload(ok=True, errors=[])

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
+from gateway.content.multipart_stream import MultipartFileStream
 from gateway.content.mutations._common import pack_id_from
 from gateway.content.payloads import AssetPayload, UploadAssetInput
 from gateway.core.context import GraphQLContext
@@ -31,19 +31,20 @@ class UploadAsset(BaseMutation):
         upload = data.file
         if not isinstance(upload, UploadedFile):
             raise InvalidInput("Send the file with the GraphQL multipart request.", field="file")
-        params = {"filename": upload.filename}
-        if data.alt_text:
-            params["alt_text"] = data.alt_text
-        # The body is the file itself, read as it is sent: the gateway never
-        # holds a whole upload in memory.
+        body = MultipartFileStream(
+            fields={"alt_text": data.alt_text} if data.alt_text else {},
+            file_field="file",
+            filename=upload.filename,
+            content_type=upload.content_type or "application/octet-stream",
+            stream=upload.stream,
+            size=upload.size,
+        )
+        # The gateway never holds the whole file in memory: content reads it as it comes.
         asset = context.backend("content").call(
             "POST",
-            f"/v1/packs/{pack_id}/assets?{urlencode(params)}",
+            f"/v1/packs/{pack_id}/assets",
             context.principal,
-            data=upload.stream,
-            headers={
-                "Content-Type": upload.content_type or "application/octet-stream",
-                "Content-Length": str(upload.size),
-            },
+            data=body,
+            headers={"Content-Type": body.content_type},
         )
         return AssetPayload(asset={**asset, "__typename": "Asset"}, errors=[])

@@ -35,11 +35,10 @@ class CreateReferralLink(BaseMutation):
             "/v1/links",
             context.principal,
             json={
-                "fan_id": context.caller.user_id,
                 "pack_id": pack_id_from(data.pack_id),
                 "channel": to_json(data.channel),
                 # Referrals refuses self-referrals by comparing digests, never emails.
-                "fan_ref": fan_ref(email) if email else None,
+                "fan_ref": fan_ref(email or context.caller.user_id or ""),
             },
         )
         return ReferralLinkPayload(referral_link={**link, "__typename": "ReferralLink"}, errors=[])

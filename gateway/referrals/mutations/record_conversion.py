@@ -26,8 +26,8 @@ class RecordConversion(BaseMutation):
 
     @classmethod
     def perform(cls, context: GraphQLContext, **arguments: Any) -> ConversionPayload:
+        # The partner is the API key the request came with, never a field of the input.
         body = to_json(dict(arguments["input"]))
-        body["partner_id"] = context.principal.api_key_id
         conversion = context.backend("referrals").call(
             "POST", "/v1/conversions", context.principal, json=body
         )

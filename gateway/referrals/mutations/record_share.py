@@ -30,7 +30,6 @@ class RecordShare(BaseMutation):
             "/v1/shares",
             context.principal,
             json={
-                "fan_id": context.caller.user_id,
                 "pack_id": pack_id_from(data.pack_id),
                 "channel": to_json(data.channel),
             },

@@ -23,12 +23,10 @@ class ReverseConversion(BaseMutation):
 
     @classmethod
     def perform(cls, context: GraphQLContext, **arguments: Any) -> ConversionPayload:
-        data = to_json(dict(arguments["input"]))
-        external_id = data.pop("external_id")
         conversion = context.backend("referrals").call(
             "POST",
             "/v1/conversions/reverse",
             context.principal,
-            json={"external_id": external_id, "partner_id": context.principal.api_key_id, **data},
+            json=to_json(dict(arguments["input"])),
         )
         return ConversionPayload(conversion={**conversion, "__typename": "Conversion"}, errors=[])

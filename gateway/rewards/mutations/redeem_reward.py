@@ -14,6 +14,7 @@ from gateway.core.mutations import BaseMutation
 from gateway.core.permissions import FAN
 from gateway.core.types import UserError
 from gateway.identity.errors import NotFound
+from gateway.rewards.records import reward_record
 from gateway.rewards.types import Reward
 
 
@@ -21,6 +22,9 @@ class RedeemRewardInput(graphene.InputObjectType):
     """What to redeem."""
 
     catalog_item_id = graphene.ID(required=True, description="Global id of the catalog item.")
+    idempotency_key = graphene.String(
+        description="Any unique string; sending the same one again redeems only once."
+    )
 
 
 class RedeemRewardPayload(graphene.ObjectType):
@@ -45,18 +49,31 @@ class RedeemReward(BaseMutation):
 
     @classmethod
     def perform(cls, context: GraphQLContext, **arguments: Any) -> RedeemRewardPayload:
-        item_id = raw_id_of(arguments["input"].catalog_item_id, "CatalogItem")
+        data = arguments["input"]
+        item_id = raw_id_of(data.catalog_item_id, "CatalogItem")
         if item_id is None:
             raise NotFound("No catalog item has this id.", field="catalogItemId")
-        body = context.backend("rewards").call(
-            "POST",
-            "/v1/redemptions",
-            context.principal,
-            json={"fan_id": context.caller.user_id, "catalog_item_id": item_id},
+        if not item_id.isdigit():
+            raise NotFound("No catalog item has this id.", field="catalogItemId")
+        fan_id = context.caller.user_id
+        rewards = context.backend("rewards")
+        request = {"item_id": int(item_id)}
+        if data.idempotency_key:
+            request["idempotency_key"] = data.idempotency_key
+        redemption = rewards.call(
+            "POST", f"/v1/fans/{fan_id}/redemptions", context.principal, json=request
         )
-        reward = body.get("reward") or {}
+        # The balance after paying, read back: rewards' ledger is the only truth.
+        profiles = rewards.call("GET", "/v1/fans", context.principal, params={"ids": fan_id})
+        balances = {item.get("fan_id"): item.get("balance") for item in profiles.get("items") or []}
+        record = {
+            **redemption,
+            "kind": "DISCOUNT_CODE" if redemption.get("code") else "GIFT_CARD",
+            "status": "ISSUED",
+            "points": -int(redemption.get("cost_points") or 0),
+        }
         return RedeemRewardPayload(
-            reward={**reward, "__typename": "Reward"},
-            points_balance=body.get("points_balance"),
+            reward=reward_record(record, fan_id=fan_id),
+            points_balance=balances.get(fan_id),
             errors=[],
         )
