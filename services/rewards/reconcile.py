@@ -65,5 +65,8 @@ def reconcile_ledger(session: Session) -> ReconciliationReport:
         entries=int(entries),
         total=int(total),
         unbalanced_journals=[{"journal_id": j, "sum": int(s)} for j, s in unbalanced],
-        mismatched_accounts=[dict(row) for row in session.execute(per_account).mappings()],
+        mismatched_accounts=[
+            {key: int(value) if value is not None else None for key, value in row.items()}
+            for row in session.execute(per_account).mappings()
+        ],
     )
