@@ -164,7 +164,15 @@ def claim_code(session: Session, *, bank_id: int, outbox: Outbox) -> ClaimedCode
 
 
 def _announce_low_stock(session: Session, *, bank_id: int, outbox: Outbox) -> None:
-    """Emit ``rewards.code_bank_low`` once each time the bank falls under its threshold."""
+    """Emit ``rewards.code_bank_low`` once each time the bank falls under its threshold.
+
+    The bank row is locked before counting: a claim made by a transaction not
+    yet committed is invisible to the count, but that transaction waits here
+    and counts again after this one commits, so the last claim sees the truth.
+    """
+    session.execute(
+        select(code_banks.c.id).where(code_banks.c.id == bank_id).with_for_update()
+    ).first()
     remaining = _counts(session, bank_id)["remaining"]
     bank = session.execute(
         update(code_banks)
