@@ -168,7 +168,11 @@ def _has_metadata(data: bytes) -> list[str]:
         ]
         if image.getexif():
             found.append("exif-tags")
-        found += [key for key in image.info if key.startswith(("Raw profile", "GPS"))]
+        found += [
+            key
+            for key in image.info
+            if isinstance(key, str) and key.startswith(("Raw profile", "GPS"))
+        ]
         return found
 
 
