@@ -113,3 +113,10 @@ def build_schema() -> graphene.Schema:
 def graphql_schema() -> GraphQLSchema:
     schema: GraphQLSchema = build_schema().graphql_schema
     return schema
+
+
+if __name__ == "__main__":
+    # Regenerate the committed schema: python -m gateway.schema > gateway/schema.graphql
+    from graphql import print_schema
+
+    print(print_schema(graphql_schema()))  # noqa: T201
