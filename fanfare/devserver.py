@@ -29,10 +29,16 @@ DEV_REDIS_PORT = 6379
 READY_TIMEOUT_SECONDS = 90.0
 
 
+MAX_RESTARTS = 5
+
+
 @dataclass
 class ManagedProcess:
     name: str
+    command: list[str]
+    env: dict[str, str]
     process: subprocess.Popen[bytes]
+    restarts: int = 0
 
 
 @dataclass
@@ -94,10 +100,13 @@ class DevPlatform:
         return self.redis.url
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.processes.append(ManagedProcess(name, command, env, self._popen(name, command, env)))
+
+    def _popen(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log_path = self.var_dir / "log" / f"{name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as log_file:
-            process = subprocess.Popen(
+            return subprocess.Popen(
                 command,
                 env=env,
                 stdout=log_file,
@@ -106,7 +115,6 @@ class DevPlatform:
                 # children in order, together with any processes they forked.
                 start_new_session=True,
             )
-        self.processes.append(ManagedProcess(name, process))
 
     def wait_until_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
         deadline = time.monotonic() + timeout
@@ -124,11 +132,26 @@ class DevPlatform:
             time.sleep(0.25)
 
     def check_alive(self) -> None:
+        """Restart a process that died, as a supervisor would; give up after a few tries.
+
+        Celery's Redis transport can crash a worker when the broker goes away
+        with messages unacknowledged; nothing is lost (events wait in the
+        outbox, unacknowledged tasks are redelivered), but the worker must be
+        started again.
+        """
         for managed in self.processes:
             code = managed.process.poll()
-            if code is not None:
-                log_path = self.var_dir / "log" / f"{managed.name}.log"
+            if code is None:
+                continue
+            log_path = self.var_dir / "log" / f"{managed.name}.log"
+            if managed.restarts >= MAX_RESTARTS:
                 raise RuntimeError(f"{managed.name} exited with code {code}; see {log_path}")
+            managed.restarts += 1
+            print(
+                f"{managed.name} exited with code {code}; restarting (see {log_path})", flush=True
+            )
+            _signal_group(managed.process, signal.SIGKILL)
+            managed.process = self._popen(managed.name, managed.command, managed.env)
 
     def stop(self, timeout: float = 15.0) -> None:
         for managed in reversed(self.processes):

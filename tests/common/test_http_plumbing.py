@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import jwt
@@ -63,68 +63,53 @@ def test_a_valid_internal_token_is_accepted_and_names_the_caller(content_app: Fl
     assert response.json == {"role": "fan", "user_id": "user-1", "api_key_id": None, "scopes": []}
 
 
-@pytest.mark.parametrize(
-    ("headers", "code"),
-    [
-        ({}, "TOKEN_MISSING"),
-        ({"Authorization": "Basic dXNlcjpwYXNz"}, "TOKEN_MISSING"),
-        (bearer("not-a-jwt"), "TOKEN_INVALID"),
-        (bearer(issue_internal_token(FAN, audience="content", secret="x" * 40)), "TOKEN_INVALID"),
-        (bearer(issue_internal_token(FAN, audience="rewards", secret=SECRET)), "TOKEN_INVALID"),
-        (
-            bearer(
-                issue_internal_token(
-                    FAN,
-                    audience="content",
-                    secret=SECRET,
-                    ttl_seconds=30,
-                    now=time.time() - 120,
-                )
-            ),
-            "TOKEN_EXPIRED",
+def signed_with(key: str, algorithm: str, **claims: object) -> dict[str, str]:
+    now = int(time.time())
+    defaults = {
+        "sub": "x",
+        "role": "admin",
+        "aud": "content",
+        "iss": "fanfare-gateway",
+        "iat": now,
+        "exp": now + 60,
+    }
+    return bearer(jwt.encode({**defaults, **claims}, key=key, algorithm=algorithm))
+
+
+# Header factories, not headers: tokens are made when the test runs, so a slow
+# suite cannot turn a "wrong audience" token into an expired one.
+REFUSED_CALLERS: dict[str, tuple[Callable[[], dict[str, str]], str]] = {
+    "none": (dict, "TOKEN_MISSING"),
+    "basic-auth": (lambda: {"Authorization": "Basic dXNlcjpwYXNz"}, "TOKEN_MISSING"),
+    "garbage": (lambda: bearer("not-a-jwt"), "TOKEN_INVALID"),
+    "wrong-secret": (
+        lambda: bearer(issue_internal_token(FAN, audience="content", secret="x" * 40)),
+        "TOKEN_INVALID",
+    ),
+    "other-audience": (
+        lambda: bearer(issue_internal_token(FAN, audience="rewards", secret=SECRET)),
+        "TOKEN_INVALID",
+    ),
+    "other-issuer": (lambda: signed_with(SECRET, "HS256", iss="someone-else"), "TOKEN_INVALID"),
+    "expired": (
+        lambda: bearer(
+            issue_internal_token(
+                FAN, audience="content", secret=SECRET, ttl_seconds=30, now=time.time() - 120
+            )
         ),
-        (
-            bearer(
-                jwt.encode(
-                    {"sub": "x", "role": "admin", "aud": "content"}, key="", algorithm="none"
-                )
-            ),
-            "TOKEN_INVALID",
-        ),
-        (
-            bearer(
-                jwt.encode(
-                    {
-                        "sub": "x",
-                        "role": "admin",
-                        "aud": "content",
-                        "iss": "fanfare-gateway",
-                        "iat": int(time.time()),
-                        "exp": int(time.time()) + 60,
-                    },
-                    key=SECRET,
-                    algorithm="HS512",
-                )
-            ),
-            "TOKEN_INVALID",
-        ),
-    ],
-    ids=[
-        "none",
-        "basic-auth",
-        "garbage",
-        "wrong-secret",
-        "other-audience",
-        "expired",
-        "alg-none",
-        "other-algorithm",
-    ],
-)
-def test_a_request_without_a_valid_internal_token_gets_401(
-    content_app: Flask, headers: dict[str, str], code: str
-) -> None:
+        "TOKEN_EXPIRED",
+    ),
+    "alg-none": (lambda: signed_with("", "none"), "TOKEN_INVALID"),
+    "other-algorithm": (lambda: signed_with(SECRET, "HS512"), "TOKEN_INVALID"),
+}
+
+
+@pytest.mark.parametrize("caller", REFUSED_CALLERS)
+def test_a_request_without_a_valid_internal_token_gets_401(content_app: Flask, caller: str) -> None:
+    make_headers, code = REFUSED_CALLERS[caller]
+
     # when a caller other than the gateway reaches a service
-    response = content_app.test_client().get("/v1/principal", headers=headers)
+    response = content_app.test_client().get("/v1/principal", headers=make_headers())
 
     # then it is refused with the error envelope and a stable code
     assert response.status_code == 401

@@ -80,6 +80,14 @@ class CeleryWorker:
         self.stop()
         raise RuntimeError(f"celery worker not ready in {timeout}s:\n{self.log_tail()}")
 
+    def restart_if_exited(self) -> bool:
+        """Start the worker again if it died, as a process supervisor would."""
+        if self.process is not None and self.process.poll() is None:
+            return False
+        self.stop()
+        self.start()
+        return True
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
