@@ -41,7 +41,6 @@ class RenditionSpec:
     height: int
 
 
-# Largest first: each rendition is resized from the previous one's image.
 CROPPED_RENDITIONS: Final = (
     RenditionSpec("story", 1080, 1920),
     RenditionSpec("square", 1080, 1080),
@@ -144,7 +143,9 @@ class PillowImagePipeline:
         if max(working.size) > ORIGINAL_MAX_SIDE:
             working.thumbnail((ORIGINAL_MAX_SIDE, ORIGINAL_MAX_SIDE), Image.Resampling.LANCZOS)
         rendered = [_encode("original", working)]
-        for spec in CROPPED_RENDITIONS:
+        # Largest first, each resized from the previous one's whole frame: every
+        # step works on the smallest image that still covers its box.
+        for spec in sorted(CROPPED_RENDITIONS, key=lambda s: -_cover_scale(working.size, s)):
             working = _scale_to_cover(working, spec)
             rendered.append(_encode(spec.name, _crop_center(working, spec)))
         return rendered
@@ -277,19 +278,25 @@ def _orient(image: Image.Image, orientation: int) -> Image.Image:
     return image
 
 
+def _cover_scale(size: tuple[int, int], spec: RenditionSpec) -> float:
+    width, height = size
+    if spec.height == 0:
+        return spec.width / width
+    return max(spec.width / width, spec.height / height)
+
+
 def _scale_to_cover(image: Image.Image, spec: RenditionSpec) -> Image.Image:
     """The whole frame, resized so it covers the rendition's box (before cropping)."""
     width, height = image.size
-    if spec.height == 0:
-        scale = spec.width / width
-    else:
-        scale = max(spec.width / width, spec.height / height)
+    scale = _cover_scale(image.size, spec)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     if spec.height:
         size = (max(size[0], spec.width), max(size[1], spec.height))
     if size == image.size:
         return image
-    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    # A box reduction by whole factors first (reducing_gap), then an
+    # antialiased bilinear pass: close to Lanczos for downscaling, many times faster.
+    return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
 def _crop_center(image: Image.Image, spec: RenditionSpec) -> Image.Image:
