@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import PIL
 from PIL import Image
 
 SIZES = {"12MP": (4000, 3000), "48MP": (8000, 6000)}
@@ -156,7 +157,8 @@ def refusal_times(runs: int = 200) -> list[float]:
         try:
             pipeline.inspect(data)
         except ImageRejected as rejection:
-            assert rejection.code == "IMAGE_TOO_LARGE"
+            if rejection.code != "IMAGE_TOO_LARGE":
+                raise
         else:
             raise AssertionError("the header bomb was accepted")
         times.append(time.perf_counter() - started)
@@ -196,7 +198,7 @@ def main() -> None:
         "",
         f"- date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
         f"- machine: {machine()}",
-        f"- Python {platform.python_version()}, Pillow {Image.__version__}",
+        f"- Python {platform.python_version()}, Pillow {PIL.__version__}",
         f"- {args.repeats} timed runs per case, each case in a fresh process; "
         f"throughput over {args.uploads} uploads on 2 worker processes",
         "",
