@@ -21,7 +21,7 @@ from services.rewards.errors import InsufficientPoints, InvalidInput, NotFound, 
 from services.rewards.gift_cards import PURCHASE_TASK, place_gift_card_order
 from services.rewards.interfaces import TaskQueue
 from services.rewards.models import bank_codes, catalog_items, gift_card_orders, redemptions
-from services.rewards.sql import run_after_commit
+from services.rewards.sql import enqueue_after_commit
 
 ITEM_KINDS = ("CODE", "GIFT_CARD", "MERCH")
 
@@ -161,9 +161,7 @@ def redeem_item(
             provider_name=context.gift_card_provider,
             redemption_id=redemption_id,
         )
-        queue = context.queue
-        if queue is not None:
-            run_after_commit(session, lambda: queue.enqueue(PURCHASE_TASK, order_id))
+        enqueue_after_commit(session, context.queue, PURCHASE_TASK, order_id)
     found = _redemption_by_key(session, account_id, key)
     assert found is not None
     return found

@@ -29,7 +29,7 @@ from services.rewards.models import (
     wall_posts,
 )
 from services.rewards.reward_queries import reward_details
-from services.rewards.sql import insert_ignoring_conflicts, is_postgresql, run_after_commit
+from services.rewards.sql import enqueue_after_commit, insert_ignoring_conflicts, is_postgresql
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +84,7 @@ def create_delivery(
         .values(reward_id=reward_id, fan_id=fan_id, status=PENDING, attempts=0, created_at=now)
         .returning(deliveries.c.id)
     ).scalar_one()
-    if queue is not None:
-        run_after_commit(session, lambda: _enqueue_quietly(queue, DELIVER_TASK, int(delivery_id)))
-
-
-def _enqueue_quietly(queue: TaskQueue, task: str, *args: object) -> None:
-    try:
-        queue.enqueue(task, *args)
-    except Exception as exc:  # the periodic sweep sends it later
-        log.warning("could not enqueue %s%s now (%s); the sweep will", task, args, exc)
+    enqueue_after_commit(session, queue, DELIVER_TASK, int(delivery_id))
 
 
 def deliver_reward(db: Database, *, delivery_id: int, mail: MailConfig, today: date) -> str:

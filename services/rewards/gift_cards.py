@@ -9,6 +9,7 @@ order PENDING in a queue that marketers work through.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, insert, select, update
@@ -137,3 +138,20 @@ def cancel_pending_orders_of_reward(session: Session, *, reward_id: int) -> None
         )
         .values(status=CANCELLED)
     )
+
+
+def unsent_orders(session: Session, *, older_than: datetime) -> list[int]:
+    """PENDING orders never handed to the provider (their task was lost)."""
+    rows = session.execute(
+        select(gift_card_orders.c.id)
+        .where(
+            and_(
+                gift_card_orders.c.status == PENDING,
+                gift_card_orders.c.provider_reference.is_(None),
+                gift_card_orders.c.created_at < older_than,
+            )
+        )
+        .order_by(gift_card_orders.c.id)
+        .limit(1000)
+    )
+    return [int(order_id) for (order_id,) in rows]

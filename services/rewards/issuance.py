@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, select, update
@@ -35,7 +34,7 @@ from services.rewards.models import (
     rule_fan_counters,
     rules,
 )
-from services.rewards.sql import insert_ignoring_conflicts, run_after_commit
+from services.rewards.sql import enqueue_after_commit, insert_ignoring_conflicts
 from services.rewards.tiers import move_tier_if_needed, tier_rank
 
 log = logging.getLogger(__name__)
@@ -134,10 +133,8 @@ def issue_reward(
     except _RuleSkipped as skipped:
         log.info("rule %s gives nothing for event %s: %s", rule["id"], deed.event_id, skipped)
         return None
-    queue = context.queue
-    if queue is not None:
-        for task, task_arg in after_commit:
-            run_after_commit(session, partial(queue.enqueue, task, task_arg))
+    for task, task_arg in after_commit:
+        enqueue_after_commit(session, context.queue, task, task_arg)
     return reward_id
 
 

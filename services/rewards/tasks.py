@@ -136,13 +136,16 @@ def register_tasks(
 
     @celery.task(name=SWEEP_TASK, acks_late=False, ignore_result=True)
     def sweep_deliveries() -> int:
-        """Beat: re-send deliveries whose task never ran (broker down at commit time)."""
+        """Beat: re-send deliveries and gift-card orders whose task never ran (broker down)."""
         grace = timedelta(seconds=settings.delivery_sweep_grace_seconds)
         with runtime.db.transaction() as session:
             stale = deliveries.stale_pending_deliveries(session, older_than=utcnow() - grace)
+            orders = gift_cards.unsent_orders(session, older_than=utcnow() - grace)
         for delivery_id in stale:
             deliver_reward.apply_async(args=[delivery_id], queue=QUEUE)
-        return len(stale)
+        for order_id in orders:
+            purchase_gift_card.apply_async(args=[order_id], queue=QUEUE)
+        return len(stale) + len(orders)
 
 
 def beat_schedule(settings: RewardsSettings) -> dict[str, dict[str, Any]]:
