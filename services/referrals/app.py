@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
@@ -15,7 +17,7 @@ from services.referrals.components import build_components
 from services.referrals.directory import LinkDirectory
 from services.referrals.models import event_tables
 from services.referrals.packs import apply_pack_event
-from services.referrals.public_views import public_pages
+from services.referrals.public_views import RedirectFastPath, public_pages
 from services.referrals.settings import ReferralsSettings
 from services.referrals.tasks import register_tasks
 from services.referrals.views import api
@@ -27,12 +29,16 @@ def create_app(settings: ReferralsSettings | None = None) -> Flask:
     """Build the referrals app from ``settings`` (read from the environment when omitted)."""
     settings = settings or ReferralsSettings()
     app = create_service_app(__name__, settings, event_tables=event_tables)
-    if settings.trusted_proxy_count:
-        # Only then is X-Forwarded-For believed, and only its last N hops.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count)  # type: ignore[method-assign]
     runtime: ServiceRuntime = app.extensions["fanfare"]
     components = build_components(runtime, settings)
     app.extensions["referrals"] = components
+    # The redirect is answered before Flask's request handling (the hot path); behind
+    # ProxyFix, so it sees the client address the trusted proxies report.
+    wsgi: Any = RedirectFastPath(app.wsgi_app, app, components)
+    if settings.trusted_proxy_count:
+        # Only then is X-Forwarded-For believed, and only its last N hops.
+        wsgi = ProxyFix(wsgi, x_for=settings.trusted_proxy_count)
+    app.wsgi_app = wsgi  # type: ignore[method-assign]
     _consume_pack_events(runtime, components.directory)
     app.register_blueprint(api)
     app.register_blueprint(public_pages)

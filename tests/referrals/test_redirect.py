@@ -253,3 +253,24 @@ def test_x_forwarded_for_is_believed_only_behind_a_trusted_proxy(
     finally:
         close_harness(direct)
         close_harness(proxied)
+
+
+def test_the_flask_view_answers_like_the_fast_path(live_pack: ReferralsHarness) -> None:
+    # given the app without its WSGI fast path in front of Flask
+    link = live_pack.create_link()
+    fast_path = live_pack.app.wsgi_app
+    live_pack.app.wsgi_app = fast_path.inner  # type: ignore[attr-defined,method-assign]
+    try:
+        # when a person and a crawler follow the link
+        person = live_pack.visit(link["code"], PHONE_SAFARI)
+        crawler = live_pack.visit(link["code"], FACEBOOK)
+    finally:
+        live_pack.app.wsgi_app = fast_path  # type: ignore[method-assign]
+
+    # then Flask's view gives the same answers
+    assert person.status_code == 302
+    assert "ff_click=" in person.headers["Location"]
+    assert person.headers["Cache-Control"] == "private, no-store"
+    assert crawler.status_code == 200
+    assert "og:title" in crawler.get_data(as_text=True)
+    assert live_pack.drain() == 2
