@@ -119,4 +119,4 @@ if __name__ == "__main__":
     # Regenerate the committed schema: python -m gateway.schema > gateway/schema.graphql
     from graphql import print_schema
 
-    print(print_schema(graphql_schema()))  # noqa: T201
+    print(print_schema(graphql_schema()))

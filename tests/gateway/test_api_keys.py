@@ -144,7 +144,7 @@ def test_credentials_in_the_url_are_refused(
         f"/graphql?{parameter}={secret}", json={"query": "{ viewer { user { id } } }"}
     )
     assert response.status_code == 400
-    assert response.json["errors"][0]["extensions"]["code"] == "CREDENTIALS_IN_URL"
+    assert response.get_json()["errors"][0]["extensions"]["code"] == "CREDENTIALS_IN_URL"
 
 
 def test_a_key_past_its_rate_limit_gets_429_with_retry_after(

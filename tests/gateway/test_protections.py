@@ -71,7 +71,7 @@ def test_batches_are_answered_in_order_and_limited(client: FlaskClient) -> None:
         "/graphql", json=[{"query": "{ __typename }"}, {"query": "{ viewer { user { id } } }"}]
     )
     assert two.status_code == 200
-    assert [item["data"] for item in two.json] == [{"__typename": "Query"}, {"viewer": None}]
+    assert [item["data"] for item in two.get_json()] == [{"__typename": "Query"}, {"viewer": None}]
 
     too_many = client.post("/graphql", json=[{"query": "{ __typename }"}] * 11)
     assert too_many.status_code == 400
@@ -89,7 +89,7 @@ def test_mutations_are_refused_over_get(client: FlaskClient) -> None:
     assert code_of(response) == "METHOD_NOT_ALLOWED"
 
     query = client.get("/graphql", query_string={"query": "{ __typename }"})
-    assert query.json["data"] == {"__typename": "Query"}
+    assert query.get_json()["data"] == {"__typename": "Query"}
 
 
 def test_no_field_suggestions_outside_debug(database_url: str, redis_url: str) -> None:
@@ -142,7 +142,7 @@ def test_one_upload_per_request(client: FlaskClient) -> None:
     )
     assert response.status_code == 400
     assert code_of(response) == "BAD_USER_INPUT"
-    assert "at most 1 file" in response.json["errors"][0]["message"]
+    assert "at most 1 file" in response.get_json()["errors"][0]["message"]
 
 
 def test_uploads_over_the_size_limit_get_413(database_url: str, redis_url: str) -> None:
@@ -180,4 +180,4 @@ def test_a_body_that_is_not_graphql_gets_a_clear_400(
     form = client.post("/graphql", data="query={}", content_type="text/plain")
     for response in (not_json, no_query, bad_variables, form):
         assert response.status_code == 400
-        assert response.json["errors"][0]["message"]
+        assert response.get_json()["errors"][0]["message"]

@@ -1,0 +1,71 @@
+"""Per-request loaders: one call per loader per wave, and independent loaders concurrently."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from gateway.core.futures import Future, then
+from gateway.core.loaders import RequestLoaders
+
+
+def test_keys_asked_in_one_wave_cost_one_call_and_repeats_are_cached() -> None:
+    calls: list[list[str]] = []
+
+    def fetch(keys: list[str]) -> dict[str, str]:
+        calls.append(keys)
+        return {key: key.upper() for key in keys if key != "missing"}
+
+    loaders = RequestLoaders(pool=None)
+    loader = loaders.loader("letters", fetch, name="Letters")
+    futures = [loader.load(key) for key in ["a", "b", "a", "missing"]]
+
+    assert loaders.run_wave()
+    assert not loaders.run_wave()
+    assert calls == [["a", "b", "missing"]]
+    assert [future.result() for future in futures] == ["A", "B", "A", None]
+
+
+def test_independent_loaders_go_out_concurrently_and_dependent_ones_in_the_next_wave() -> None:
+    threads: set[str] = set()
+
+    def slow(keys: list[str]) -> dict[str, str]:
+        threads.add(threading.current_thread().name)
+        time.sleep(0.2)
+        return {key: f"{key}!" for key in keys}
+
+    with ThreadPoolExecutor(4) as pool:
+        loaders = RequestLoaders(pool)
+        first = loaders.loader("first", slow, name="First").load("x")
+        second = loaders.loader("second", slow, name="Second").load("y")
+        # the third depends on the first's answer
+        third: Future = then(
+            first, lambda value: loaders.loader("third", slow, name="Third").load(value)
+        )
+
+        started = time.monotonic()
+        loaders.run_until_settled()
+        took = time.monotonic() - started
+
+    assert (first.result(), second.result(), third.result()) == ("x!", "y!", "x!!")
+    # two waves of 0.2 s: the first two loaders ran side by side
+    assert 0.35 < took < 0.6
+    assert len(threads) == 2
+    assert loaders.calls_made == 3
+
+
+def test_a_failing_batch_fails_each_of_its_futures_and_no_other() -> None:
+    def broken(keys: list[str]) -> dict[str, str]:
+        raise RuntimeError("service said no")
+
+    loaders = RequestLoaders(pool=None)
+    failing = loaders.loader("broken", broken, name="Broken").load("a")
+    fine = loaders.loader("fine", lambda keys: {k: k for k in keys}, name="Fine").load("b")
+    loaders.run_until_settled()
+
+    assert fine.result() == "b"
+    with pytest.raises(RuntimeError, match="service said no"):
+        failing.result()
