@@ -1,0 +1,784 @@
+// The fan portal: packs to share, my links and rewards, the leaderboard, my account.
+// Views are chosen by the URL fragment (#/packs/<slug>, #/me ...); each section runs its
+// own query, so a service that is down costs only the sections that need it.
+
+import { graphql, onSessionEnded } from "./graphql.js";
+import { loadViewer, logInForm, logOut, signUpForm } from "./session.js";
+import {
+  announce,
+  busy,
+  field,
+  fill,
+  focusHeading,
+  formatDate,
+  formValues,
+  h,
+  input,
+  markdown,
+  renderSection,
+  select,
+  showErrors,
+  showTopLevelFailure,
+  titleCase,
+} from "./ui.js";
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+let viewer = null;
+
+// The rewards service's default tier thresholds (lifetime points). The GraphQL API does
+// not expose them yet; see gateway/pages/README.md.
+const TIER_THRESHOLDS = [
+  ["FAN", 0],
+  ["ADVOCATE", 100],
+  ["INSIDER", 500],
+  ["AMBASSADOR", 2000],
+];
+const PURPOSES = [
+  ["", "Any purpose"],
+  ["LAUGH", "Laugh"],
+  ["LEARN", "Learn"],
+  ["LOVE", "Love"],
+];
+const THANK_YOU_CHANNELS = [
+  ["PRIVATE_EMAIL", "A personal email"],
+  ["PUBLIC_SHOUTOUT", "A public shout-out on the thank-you wall"],
+  ["HANDWRITTEN_NOTE", "A handwritten note by post"],
+  ["NONE", "No thank-you messages, please"],
+];
+
+function tierPoints(tier) {
+  const entry = TIER_THRESHOLDS.find(([name]) => name === tier);
+  return entry ? entry[1] : 0;
+}
+
+function unlockText(minTier) {
+  return `Locked: for ${titleCase(minTier)} fans and above. Earn ${tierPoints(minTier)} lifetime points by sharing to unlock it.`;
+}
+
+// ---------------------------------------------------------------- navigation
+
+function renderNav() {
+  const links = [["#/", "Packs"], ["#/leaderboard", "Leaderboard"]];
+  if (viewer) {
+    links.push(["#/me", "My links and points"], ["#/rewards", "Rewards"], ["#/account", "Account"]);
+  } else {
+    links.push(["#/login", "Log in"], ["#/signup", "Sign up"]);
+  }
+  const current = location.hash || "#/";
+  fill(
+    nav,
+    links.map(([href, label]) =>
+      h("li", {}, h("a", { href, "aria-current": current === href ? "page" : null }, label)),
+    ),
+    viewer
+      ? h("li", {}, h("button", { type: "button", class: "link-button", onClick: onLogOut }, `Log out (${viewer.displayName})`))
+      : null,
+  );
+}
+
+async function onLogOut(event) {
+  await busy(event.currentTarget, logOut);
+  viewer = null;
+  announce("You are logged out.");
+  location.hash = "#/";
+  route();
+}
+
+function signedIn(user) {
+  viewer = user;
+  announce(`Welcome, ${user.displayName}.`);
+  location.hash = "#/";
+  route();
+}
+
+onSessionEnded(() => {
+  if (viewer) {
+    viewer = null;
+    renderNav();
+  }
+});
+
+function requireSignIn(what) {
+  fill(
+    main,
+    h("section", { class: "card" },
+      h("h1", {}, what),
+      h("p", {}, "Log in or sign up to see this."),
+      h("p", {}, h("a", { href: "#/login", class: "button primary" }, "Log in"), " ",
+        h("a", { href: "#/signup", class: "button" }, "Sign up"))),
+  );
+}
+
+// ---------------------------------------------------------------- packs
+
+const PACK_CARD_FIELDS = `id slug title summary purpose minTier locked tags publishedAt
+  assets { altText status renditions { name width height url } }`;
+const PACKS = `query Packs($first: Int, $after: String, $filter: ContentPackFilter) {
+  contentPacks(first: $first, after: $after, filter: $filter) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { node { ${PACK_CARD_FIELDS} } }
+  }
+}`;
+
+function rendition(asset, ...names) {
+  for (const name of names) {
+    const found = (asset.renditions || []).find((item) => item.name === name);
+    if (found) return found;
+  }
+  return null;
+}
+
+function coverOf(pack) {
+  for (const asset of pack.assets || []) {
+    const image = rendition(asset, "social_card", "thumbnail", "original");
+    if (image) return { image, alt: asset.altText || "" };
+  }
+  return null;
+}
+
+function packCard(pack) {
+  const cover = coverOf(pack);
+  return h(
+    "li",
+    { class: `pack-card${pack.locked ? " locked" : ""}` },
+    h("article", { "aria-labelledby": `pack-${pack.id}` },
+      cover
+        ? h("img", { src: cover.image.url, alt: cover.alt, width: cover.image.width, height: cover.image.height, loading: "lazy" })
+        : null,
+      h("div", { class: "pack-card-body" },
+        h("h2", { id: `pack-${pack.id}` }, h("a", { href: `#/packs/${encodeURIComponent(pack.slug)}` }, pack.title)),
+        h("p", { class: "meta" }, h("span", { class: `purpose purpose-${pack.purpose.toLowerCase()}` }, titleCase(pack.purpose)),
+          pack.tags.length ? ` · ${pack.tags.map((tag) => `#${tag}`).join(" ")}` : ""),
+        h("p", {}, pack.summary),
+        pack.locked ? h("p", { class: "lock" }, h("span", { "aria-hidden": "true" }, "🔒 "), unlockText(pack.minTier)) : null)),
+  );
+}
+
+function packsView(params) {
+  const purpose = params.get("purpose") || "";
+  const tag = params.get("tag") || "";
+  const filters = h(
+    "form",
+    { class: "filters", role: "search", "aria-label": "Filter packs" },
+    field("Purpose", select("purpose", PURPOSES, purpose)),
+    field("Tag", input("tag", { value: tag, placeholder: "e.g. workshop", autocomplete: "off" })),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Show packs")),
+  );
+  filters.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const values = formValues(filters);
+    const query = new URLSearchParams();
+    if (values.purpose) query.set("purpose", values.purpose);
+    if (values.tag.trim()) query.set("tag", values.tag.trim().replace(/^#/, ""));
+    location.hash = `#/?${query}`;
+  });
+  const list = h("section", { "aria-label": "Packs", "aria-live": "polite" });
+  fill(main,
+    h("h1", {}, "Stories worth sharing"),
+    h("p", { class: "lede" }, "Newest first. Pick one, share it with your own link, and see who it reaches."),
+    filters,
+    list);
+  focusHeading(main);
+  const filter = {};
+  if (purpose) filter.purpose = purpose;
+  if (tag) filter.tag = tag;
+  loadPacks(list, filter, null);
+}
+
+async function loadPacks(section, filter, after) {
+  const result = await graphql(PACKS, { first: 12, after, filter });
+  const target = after ? h("div") : section;
+  if (after) section.append(target);
+  renderSection(target, result, "contentPacks", (connection) => {
+    if (connection.totalCount === 0) {
+      target.append(h("p", { class: "notice" }, "No packs match; try another purpose or tag."));
+      return;
+    }
+    if (!after) target.append(h("p", { class: "count" }, `${connection.totalCount} pack${connection.totalCount === 1 ? "" : "s"}`));
+    target.append(h("ul", { class: "pack-grid" }, connection.edges.map((edge) => packCard(edge.node))));
+    if (connection.pageInfo.hasNextPage) {
+      const more = h("button", { type: "button" }, "Show more packs");
+      more.addEventListener("click", () => {
+        more.remove();
+        loadPacks(section, filter, connection.pageInfo.endCursor);
+      });
+      target.append(h("div", { class: "actions" }, more));
+    }
+  });
+}
+
+// ---------------------------------------------------------------- one pack
+
+const PACK = `query Pack($slug: String!) {
+  contentPack(slug: $slug) {
+    ${PACK_CARD_FIELDS} story destinationUrl
+    assets { id filename altText status width height renditions { name width height url } }
+    shareKit { captions { channel text } hashtags disclosure }
+  }
+}`;
+const CREATE_LINK = `mutation CreateLink($input: CreateReferralLinkInput!) {
+  createReferralLink(input: $input) { referralLink { id code shortUrl qrCodeUrl channel } errors { field message code } }
+}`;
+const RECORD_SHARE = `mutation RecordShare($input: RecordShareInput!) {
+  recordShare(input: $input) { ok errors { field message code } }
+}`;
+const LEAVE_FEEDBACK = `mutation LeaveFeedback($input: LeaveFeedbackInput!) {
+  leaveFeedback(input: $input) { ok errors { field message code } }
+}`;
+
+// Share intents of each network; {url} and {text} are filled in, URL-encoded.
+const SHARE_TARGETS = [
+  ["X", "X", (url, text) => `https://x.com/intent/post?text=${encodeURIComponent(text)}&url=${encodeURIComponent(url)}`],
+  ["FACEBOOK", "Facebook", (url) => `https://www.facebook.com/sharer/sharer.php?u=${encodeURIComponent(url)}`],
+  ["LINKEDIN", "LinkedIn", (url) => `https://www.linkedin.com/sharing/share-offsite/?url=${encodeURIComponent(url)}`],
+  ["WHATSAPP", "WhatsApp", (url, text) => `https://wa.me/?text=${encodeURIComponent(`${text} ${url}`)}`],
+  ["EMAIL", "Email", (url, text, title) => `mailto:?subject=${encodeURIComponent(title)}&body=${encodeURIComponent(`${text}\n\n${url}`)}`],
+];
+
+// Which rendition suits which network.
+const DOWNLOADS = [
+  ["social_card", "For X, Facebook and LinkedIn posts"],
+  ["square", "For Instagram and square feeds"],
+  ["story", "For stories (Instagram, WhatsApp, Facebook)"],
+  ["original", "The original"],
+];
+
+function captionFor(pack, channel) {
+  const kit = pack.shareKit;
+  const caption = kit.captions.find((item) => item.channel === channel) || kit.captions[0];
+  const base = caption ? caption.text : pack.summary;
+  const tags = kit.hashtags.map((tag) => (tag.startsWith("#") ? tag : `#${tag}`)).join(" ");
+  return [base, tags, kit.disclosure || ""].filter(Boolean).join(" ");
+}
+
+async function packView(slug) {
+  fill(main, h("p", { class: "loading" }, "Loading the pack…"));
+  const result = await graphql(PACK, { slug });
+  renderSection(main, result, "contentPack", (pack) => {
+    if (!pack) {
+      main.append(h("h1", {}, "Pack not found"), h("p", {}, "It may have been archived. ", h("a", { href: "#/" }, "See all packs")));
+      return;
+    }
+    document.title = `${pack.title} · Fanfare`;
+    main.append(
+      h("p", { class: "breadcrumb" }, h("a", { href: "#/" }, "← All packs")),
+      h("article", { class: "pack", "aria-labelledby": "pack-title" },
+        h("h1", { id: "pack-title" }, pack.title),
+        h("p", { class: "meta" }, h("span", { class: `purpose purpose-${pack.purpose.toLowerCase()}` }, titleCase(pack.purpose)),
+          pack.tags.length ? ` · ${pack.tags.map((tag) => `#${tag}`).join(" ")}` : ""),
+        h("p", { class: "lede" }, pack.summary),
+        pack.locked ? h("p", { class: "notice lock" }, unlockText(pack.minTier)) : null,
+        gallery(pack),
+        h("section", { "aria-labelledby": "story-heading" }, h("h2", { id: "story-heading" }, "Behind the scenes"), markdown(pack.story)),
+        pack.locked ? null : sharePanel(pack),
+        pack.locked ? null : captionsPanel(pack),
+        pack.locked ? null : downloadsPanel(pack),
+        viewer && !pack.locked ? feedbackForm(pack) : null),
+    );
+  });
+  focusHeading(main);
+}
+
+function gallery(pack) {
+  const ready = (pack.assets || []).filter((asset) => asset.renditions.length);
+  if (!ready.length) return null;
+  return h("div", { class: "gallery" }, ready.map((asset) => {
+    const image = rendition(asset, "social_card", "original", "square");
+    return h("figure", {},
+      h("img", { src: image.url, alt: asset.altText || "", width: image.width, height: image.height }),
+      asset.altText ? h("figcaption", {}, asset.altText) : null);
+  }));
+}
+
+function sharePanel(pack) {
+  const section = h("section", { class: "card share", "aria-labelledby": "share-heading" }, h("h2", { id: "share-heading" }, "Share it"));
+  if (!viewer) {
+    section.append(h("p", {}, h("a", { href: "#/login" }, "Log in"), " or ", h("a", { href: "#/signup" }, "sign up"),
+      " to get your own link, so your shares are counted and thanked."));
+    return section;
+  }
+  const links = {};
+  const status = h("p", { class: "share-status", role: "status" });
+  const linkOutput = h("input", { id: "my-link", class: "my-link", readonly: true, value: "", "aria-label": "My link", placeholder: "Your link appears here" });
+  const qr = h("div", { class: "qr" });
+
+  async function linkFor(channel) {
+    if (links[channel]) return links[channel];
+    const result = await graphql(CREATE_LINK, { input: { packId: pack.id, channel } });
+    const payload = result.data && result.data.createReferralLink;
+    if (!payload) {
+      const failure = result.errors[0];
+      throw new Error(failure && failure.extensions && failure.extensions.code === "SERVICE_UNAVAILABLE"
+        ? "Links are unavailable right now; try again in a moment."
+        : (failure ? failure.message : "Your link could not be made."));
+    }
+    if (payload.errors.length) throw new Error(payload.errors[0].message);
+    links[channel] = payload.referralLink;
+    return payload.referralLink;
+  }
+
+  async function recordShare(channel) {
+    const result = await graphql(RECORD_SHARE, { input: { packId: pack.id, channel } });
+    const payload = result.data && result.data.recordShare;
+    return Boolean(payload && payload.ok);
+  }
+
+  function report(message) {
+    status.textContent = message;
+    announce(message);
+  }
+
+  async function copyLink(event) {
+    await busy(event.currentTarget, async () => {
+      try {
+        const link = await linkFor("COPY");
+        linkOutput.value = link.shortUrl;
+        let copied = false;
+        try {
+          await navigator.clipboard.writeText(link.shortUrl);
+          copied = true;
+        } catch {
+          copied = false;
+        }
+        if (!copied) linkOutput.select();
+        await recordShare("COPY");
+        report(copied ? "Your link is copied; paste it anywhere." : "Your link is selected; press Ctrl+C (or ⌘C) to copy it.");
+      } catch (error) {
+        report(error.message);
+      }
+    });
+  }
+
+  function shareTo(channel, label, makeUrl) {
+    return async (event) => {
+      // Open the window while the click still counts as the user's, then point it at the
+      // network once the link exists (browsers block windows opened later).
+      const popup = channel === "EMAIL" ? null : window.open("", "_blank");
+      await busy(event.currentTarget, async () => {
+        try {
+          const link = await linkFor(channel);
+          linkOutput.value = link.shortUrl;
+          const target = makeUrl(link.shortUrl, captionFor(pack, channel), pack.title);
+          if (popup) {
+            popup.opener = null;
+            popup.location.href = target;
+          } else {
+            window.location.href = target;
+          }
+          await recordShare(channel);
+          report(`Shared to ${label} with your link.`);
+        } catch (error) {
+          if (popup) popup.close();
+          report(error.message);
+        }
+      });
+    };
+  }
+
+  async function nativeShare(event) {
+    await busy(event.currentTarget, async () => {
+      try {
+        const link = await linkFor("OTHER");
+        await navigator.share({ title: pack.title, text: captionFor(pack, "OTHER"), url: link.shortUrl });
+        await recordShare("OTHER");
+        report("Shared with your link.");
+      } catch (error) {
+        if (error && error.name === "AbortError") return;
+        report(error.message || "Sharing did not work; copy your link instead.");
+      }
+    });
+  }
+
+  async function showQr(event) {
+    await busy(event.currentTarget, async () => {
+      try {
+        const link = await linkFor("QR");
+        fill(qr,
+          h("img", { src: link.qrCodeUrl, alt: `QR code of your link ${link.shortUrl}`, width: 200, height: 200 }),
+          h("p", {}, h("a", { href: link.qrCodeUrl, download: `fanfare-${pack.slug}-qr.png` }, "Download the QR code")));
+        await recordShare("QR");
+        report("Your QR code is ready; anyone who scans it uses your link.");
+      } catch (error) {
+        report(error.message);
+      }
+    });
+  }
+
+  const buttons = h("div", { class: "share-buttons" },
+    h("button", { type: "button", class: "primary", onClick: copyLink }, "Copy my link"),
+    SHARE_TARGETS.map(([channel, label, makeUrl]) =>
+      h("button", { type: "button", onClick: shareTo(channel, label, makeUrl), dataset: { channel } }, `Share to ${label}`)),
+    typeof navigator.share === "function" ? h("button", { type: "button", onClick: nativeShare }, "Share…") : null,
+    h("button", { type: "button", onClick: showQr }, "My QR code"));
+  section.append(buttons, h("div", { class: "field" }, h("label", { for: "my-link" }, "My link"), linkOutput), status, qr);
+  return section;
+}
+
+function captionsPanel(pack) {
+  const kit = pack.shareKit;
+  if (!kit.captions.length && !kit.hashtags.length) return null;
+  return h("section", { class: "card", "aria-labelledby": "captions-heading" },
+    h("h2", { id: "captions-heading" }, "Captions"),
+    h("p", { class: "hint" }, "Ready to paste; the disclosure says your share is rewarded."),
+    h("dl", { class: "captions" }, kit.captions.map((caption) => [
+      h("dt", {}, titleCase(caption.channel)),
+      h("dd", {}, captionFor(pack, caption.channel)),
+    ])),
+    kit.captions.length ? null : h("p", {}, captionFor(pack, "OTHER")));
+}
+
+function downloadsPanel(pack) {
+  const items = [];
+  for (const asset of pack.assets || []) {
+    for (const [name, purpose] of DOWNLOADS) {
+      const image = rendition(asset, name);
+      if (!image) continue;
+      items.push(h("li", {}, h("a", { href: image.url, download: `${pack.slug}-${name}.jpg`, target: "_blank", rel: "noopener" },
+        `${purpose}: ${image.width}×${image.height}`), asset.altText ? ` (${asset.altText})` : ""));
+    }
+  }
+  if (!items.length) return null;
+  return h("section", { class: "card", "aria-labelledby": "downloads-heading" },
+    h("h2", { id: "downloads-heading" }, "Download an image"), h("ul", { class: "downloads" }, items));
+}
+
+function feedbackForm(pack) {
+  const sentiment = h("fieldset", { class: "field", dataset: { field: "sentiment" } },
+    h("legend", {}, "What do you think of it?"),
+    [["POSITIVE", "I like it"], ["NEGATIVE", "Not for me"], ["IDEA", "I have an idea"]].map(([value, label], index) =>
+      h("label", { class: "choice" }, h("input", { type: "radio", name: "sentiment", value, checked: index === 0 }), ` ${label}`)));
+  const form = h("form", { class: "card form", novalidate: true, "aria-labelledby": "feedback-heading" },
+    h("h2", { id: "feedback-heading" }, "Tell us"),
+    sentiment,
+    field("Anything to add? (optional)", h("textarea", { name: "text", rows: 3, maxlength: 2000 })),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Send feedback")),
+    h("p", { class: "feedback-status", role: "status" }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await busy(form.querySelector("button[type=submit]"), async () => {
+      const values = formValues(form);
+      const result = await graphql(LEAVE_FEEDBACK, {
+        input: { packId: pack.id, sentiment: values.sentiment, text: values.text || null },
+      });
+      if (showTopLevelFailure(form, result, "leaveFeedback")) return;
+      if (showErrors(form, result.data.leaveFeedback.errors)) return;
+      form.querySelector(".feedback-status").textContent = "Thank you; the team reads every note.";
+      form.querySelector("textarea").value = "";
+    });
+  });
+  return form;
+}
+
+// ---------------------------------------------------------------- my links and points
+
+const STANDING = `query Standing { viewer { user { pointsBalance tier badges { slug title awardedAt } } } }`;
+const SHARING = `query Sharing { viewer { stats { shares humanClicks conversions pointsEarned } } }`;
+const MY_LINKS = `query MyLinks { viewer { referralLinks(first: 50) { totalCount edges { node {
+  id code shortUrl channel createdAt pack { title slug }
+  stats { humanClicks uniqueVisitors previewFetches conversions } } } } } }`;
+
+function meView() {
+  if (!viewer) return requireSignIn("My links and points");
+  const standing = h("section", { class: "card", "aria-labelledby": "standing-heading" }, h("p", { class: "loading" }, "Loading…"));
+  const sharing = h("section", { class: "card", "aria-labelledby": "sharing-heading" }, h("p", { class: "loading" }, "Loading…"));
+  const links = h("section", { class: "card", "aria-labelledby": "links-heading" }, h("p", { class: "loading" }, "Loading…"));
+  fill(main, h("h1", {}, `Hello, ${viewer.displayName}`), h("div", { class: "grid-2" }, standing, sharing), links);
+  focusHeading(main);
+  graphql(STANDING).then((result) => {
+    renderSection(standing, result, "viewer", (value) => {
+      const user = value.user;
+      const nextIndex = TIER_THRESHOLDS.findIndex(([name]) => name === user.tier) + 1;
+      standing.append(h("h2", { id: "standing-heading" }, "Points and tier"),
+        h("p", { class: "big" }, h("span", { class: "points-balance" }, String(user.pointsBalance)), " points to spend"),
+        h("p", {}, "Tier: ", h("strong", { class: "tier" }, titleCase(user.tier))),
+        nextIndex < TIER_THRESHOLDS.length ? tierProgress(user.tier, TIER_THRESHOLDS[nextIndex]) : h("p", {}, "You are at the top tier. Thank you!"),
+        h("h3", {}, "Badges"),
+        user.badges.length
+          ? h("ul", { class: "badges" }, user.badges.map((badge) => h("li", {}, h("span", { "aria-hidden": "true" }, "🏅 "), badge.title,
+            h("span", { class: "hint" }, ` (${formatDate(badge.awardedAt)})`))))
+          : h("p", {}, "Share a pack to earn your first badge."));
+    });
+    // Progress needs lifetime points, which the sharing section loads.
+    updateProgress(standing);
+  });
+  graphql(SHARING).then((result) => {
+    renderSection(sharing, result, "viewer", (value) => {
+      const stats = value.stats;
+      sharing.dataset.lifetime = String(stats.pointsEarned);
+      sharing.append(h("h2", { id: "sharing-heading" }, "My sharing"),
+        h("dl", { class: "stats" },
+          h("dt", {}, "Shares"), h("dd", {}, String(stats.shares)),
+          h("dt", {}, "Human clicks"), h("dd", {}, String(stats.humanClicks)),
+          h("dt", {}, "Conversions"), h("dd", {}, String(stats.conversions)),
+          h("dt", {}, "Lifetime points"), h("dd", {}, String(stats.pointsEarned))));
+      updateProgress(standing);
+    });
+  });
+  graphql(MY_LINKS).then((result) => {
+    renderSection(links, result, "viewer", (value) => {
+      const connection = value.referralLinks;
+      links.append(h("h2", { id: "links-heading" }, "My links"));
+      if (!connection.edges.length) {
+        links.append(h("p", {}, "No links yet. ", h("a", { href: "#/" }, "Pick a pack to share.")));
+        return;
+      }
+      links.append(h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "My links table" },
+        h("table", { class: "links" },
+          h("caption", { class: "visually-hidden" }, "My links with their clicks and conversions"),
+          h("thead", {}, h("tr", {}, ["Pack", "Channel", "Link", "Human clicks", "Unique visitors", "Conversions", "Previews (not counted)"]
+            .map((label) => h("th", { scope: "col" }, label)))),
+          h("tbody", {}, connection.edges.map(({ node }) => h("tr", { dataset: { code: node.code } },
+            h("td", {}, node.pack ? h("a", { href: `#/packs/${encodeURIComponent(node.pack.slug)}` }, node.pack.title) : "(pack unavailable)"),
+            h("td", {}, titleCase(node.channel)),
+            h("td", {}, h("code", {}, node.shortUrl)),
+            h("td", { class: "num human-clicks" }, String(node.stats.humanClicks)),
+            h("td", { class: "num unique-visitors" }, String(node.stats.uniqueVisitors)),
+            h("td", { class: "num conversions" }, String(node.stats.conversions)),
+            h("td", { class: "num previews" }, String(node.stats.previewFetches))))))));
+    });
+  });
+}
+
+function tierProgress(tier, [nextTier, nextPoints]) {
+  const progress = h("progress", { max: String(nextPoints), value: "0", "aria-labelledby": "tier-progress-label" });
+  return h("div", { class: "tier-progress", dataset: { from: String(tierPoints(tier)), next: String(nextPoints) } },
+    h("p", { id: "tier-progress-label" }, `Progress to ${titleCase(nextTier)} (${nextPoints} lifetime points)`),
+    progress,
+    h("p", { class: "hint progress-text" }, ""));
+}
+
+function updateProgress(standing) {
+  const sharing = standing.parentElement && standing.parentElement.querySelector("[data-lifetime]");
+  const box = standing.querySelector(".tier-progress");
+  if (!sharing || !box) return;
+  const lifetime = Number(sharing.dataset.lifetime);
+  const next = Number(box.dataset.next);
+  box.querySelector("progress").value = Math.min(lifetime, next);
+  box.querySelector(".progress-text").textContent = `${lifetime} of ${next} points; ${Math.max(0, next - lifetime)} to go.`;
+}
+
+// ---------------------------------------------------------------- rewards and catalog
+
+const MY_REWARDS = `query MyRewards { viewer { rewards(first: 50) { totalCount edges { node {
+  id kind status title points code note reason issuedAt } } } } }`;
+const CATALOG = `query Catalog { rewardCatalog { id title kind costPoints remaining } balance: viewer { user { pointsBalance } } }`;
+const REDEEM = `mutation Redeem($input: RedeemRewardInput!) {
+  redeemReward(input: $input) { reward { id title kind status code } pointsBalance errors { field message code } }
+}`;
+
+function rewardsView() {
+  if (!viewer) return requireSignIn("Rewards");
+  const mine = h("section", { class: "card", "aria-labelledby": "rewards-heading" }, h("p", { class: "loading" }, "Loading…"));
+  const catalog = h("section", { class: "card", "aria-labelledby": "catalog-heading" }, h("p", { class: "loading" }, "Loading…"));
+  fill(main, h("h1", {}, "Rewards"), catalog, mine);
+  focusHeading(main);
+  loadMyRewards(mine);
+  loadCatalog(catalog, () => loadMyRewards(mine));
+}
+
+async function loadMyRewards(section) {
+  const result = await graphql(MY_REWARDS);
+  renderSection(section, result, "viewer", (value) => {
+    const edges = value.rewards.edges;
+    section.append(h("h2", { id: "rewards-heading" }, "My rewards"));
+    if (!edges.length) {
+      section.append(h("p", {}, "Nothing yet: share a pack and your thank-yous appear here."));
+      return;
+    }
+    section.append(h("ul", { class: "rewards" }, edges.map(({ node }) => h("li", { class: "reward", dataset: { kind: node.kind, status: node.status } },
+      h("p", {}, h("strong", {}, node.title), node.points ? ` · ${node.points} points` : "", ` · ${titleCase(node.status)}`),
+      h("p", { class: "hint" }, `${node.reason} · ${formatDate(node.issuedAt)}`),
+      node.code ? h("p", {}, "Your code: ", h("code", { class: "reward-code" }, node.code)) : null,
+      node.note ? h("p", { class: "note" }, node.note) : null))));
+  });
+}
+
+async function loadCatalog(section, onRedeemed) {
+  const result = await graphql(CATALOG);
+  renderSection(section, result, "rewardCatalog", (items) => {
+    const balance = result.data.balance ? result.data.balance.user.pointsBalance : null;
+    section.append(h("h2", { id: "catalog-heading" }, "Spend your points"),
+      balance === null ? null : h("p", {}, "You have ", h("strong", { class: "catalog-balance" }, String(balance)), " points."));
+    if (!items.length) {
+      section.append(h("p", {}, "The catalog is empty right now."));
+      return;
+    }
+    section.append(h("ul", { class: "catalog" }, items.map((item) => h("li", {}, catalogItem(item, section, onRedeemed)))));
+  });
+}
+
+function catalogItem(item, section, onRedeemed) {
+  const result = h("div", { class: "redeemed", role: "status" });
+  const form = h("form", { class: "catalog-item", "aria-label": item.title },
+    h("p", {}, h("strong", {}, item.title), ` · ${item.costPoints} points`,
+      item.remaining === null ? "" : ` · ${item.remaining} left`),
+    h("div", { class: "actions" }, h("button", { type: "submit", disabled: item.remaining === 0 }, item.remaining === 0 ? "Out of stock" : `Redeem for ${item.costPoints} points`)),
+    result);
+  // One key per item shown: a double click or a retry redeems once.
+  const idempotencyKey = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await busy(form.querySelector("button"), async () => {
+      const answer = await graphql(REDEEM, { input: { catalogItemId: item.id, idempotencyKey } });
+      if (showTopLevelFailure(form, answer, "redeemReward")) return;
+      const payload = answer.data.redeemReward;
+      if (showErrors(form, payload.errors)) return;
+      const reward = payload.reward;
+      fill(result, h("p", {}, `Redeemed: ${reward.title}.`),
+        reward.code ? h("p", {}, "Your code: ", h("code", { class: "redeemed-code" }, reward.code)) : h("p", {}, "It is on its way."),
+        h("p", {}, `Points left: ${payload.pointsBalance}.`));
+      const balance = section.querySelector(".catalog-balance");
+      if (balance) balance.textContent = String(payload.pointsBalance);
+      announce(`Redeemed ${reward.title}.`);
+      onRedeemed();
+    });
+  });
+  return form;
+}
+
+// ---------------------------------------------------------------- leaderboard
+
+const LEADERBOARD = `query Leaderboard($period: LeaderboardPeriod) {
+  leaderboard(first: 20, period: $period) { rank displayName points tier }
+}`;
+
+function leaderboardView(params) {
+  const period = params.get("period") || "WEEK";
+  const form = h("form", { class: "filters", "aria-label": "Leaderboard period" },
+    field("Period", select("period", [["WEEK", "This week"], ["MONTH", "This month"], ["ALL_TIME", "All time"]], period)),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Show")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    location.hash = `#/leaderboard?period=${formValues(form).period}`;
+  });
+  const section = h("section", { "aria-label": "Top fans" }, h("p", { class: "loading" }, "Loading…"));
+  fill(main, h("h1", {}, "Leaderboard"), form, section);
+  focusHeading(main);
+  graphql(LEADERBOARD, { period }).then((result) => {
+    renderSection(section, result, "leaderboard", (entries) => {
+      if (!entries.length) {
+        section.append(h("p", {}, "No points yet in this period. Share a pack to lead!"));
+        return;
+      }
+      section.append(h("table", { class: "leaderboard" },
+        h("caption", { class: "visually-hidden" }, "Top fans by points"),
+        h("thead", {}, h("tr", {}, ["Rank", "Fan", "Points", "Tier"].map((label) => h("th", { scope: "col" }, label)))),
+        h("tbody", {}, entries.map((entry) => h("tr", {},
+          h("td", { class: "num" }, String(entry.rank)), h("td", {}, entry.displayName),
+          h("td", { class: "num" }, String(entry.points)), h("td", {}, titleCase(entry.tier)))))));
+    });
+  });
+}
+
+// ---------------------------------------------------------------- account
+
+const UPDATE_PREFERENCES = `mutation UpdatePreferences($input: UpdatePreferencesInput!) {
+  updatePreferences(input: $input) { user { id displayName email role thankYouChannel } errors { field message code } }
+}`;
+
+function accountView() {
+  if (!viewer) return requireSignIn("Account");
+  const preferences = h("form", { class: "card form", novalidate: true, "aria-labelledby": "prefs-heading" },
+    h("h2", { id: "prefs-heading" }, "How should we thank you?"),
+    field("Display name", input("displayName", { value: viewer.displayName, autocomplete: "nickname" })),
+    h("fieldset", { class: "field", dataset: { field: "thankYouChannel" } },
+      h("legend", {}, "Thank-you channel"),
+      THANK_YOU_CHANNELS.map(([value, label]) => h("label", { class: "choice" },
+        h("input", { type: "radio", name: "thankYouChannel", value, checked: viewer.thankYouChannel === value }), ` ${label}`))),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save")),
+    h("p", { class: "saved", role: "status" }));
+  preferences.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await busy(preferences.querySelector("button[type=submit]"), async () => {
+      const values = formValues(preferences);
+      const result = await graphql(UPDATE_PREFERENCES, {
+        input: { displayName: values.displayName, thankYouChannel: values.thankYouChannel },
+      });
+      if (showTopLevelFailure(preferences, result, "updatePreferences")) return;
+      const payload = result.data.updatePreferences;
+      if (showErrors(preferences, payload.errors)) return;
+      viewer = payload.user;
+      renderNav();
+      preferences.querySelector(".saved").textContent = "Saved.";
+    });
+  });
+
+  const exportStatus = h("div", { role: "status" });
+  const exportButton = h("button", { type: "button" }, "Export my data");
+  exportButton.addEventListener("click", () => busy(exportButton, async () => {
+    const result = await graphql("mutation Export { exportMyData { data errors { message } } }");
+    const payload = result.data && result.data.exportMyData;
+    if (!payload || payload.errors.length || !payload.data) {
+      const message = payload && payload.errors.length ? payload.errors[0].message : (result.errors[0] || {}).message;
+      fill(exportStatus, h("p", { class: "form-error" }, message || "The export failed; try again."));
+      return;
+    }
+    const blob = new Blob([JSON.stringify(JSON.parse(payload.data), null, 2)], { type: "application/json" });
+    const href = URL.createObjectURL(blob);
+    fill(exportStatus, h("p", {}, "Your data is ready: ", h("a", { href, download: "fanfare-my-data.json", class: "export-link" }, "download fanfare-my-data.json")));
+  }));
+
+  const deleteForm = h("form", { class: "card form danger", "aria-labelledby": "delete-heading" },
+    h("h2", { id: "delete-heading" }, "Delete my account"),
+    h("p", {}, "This erases your personal data in every part of Fanfare. Anonymous counts stay. It cannot be undone."),
+    h("div", { class: "field", dataset: { field: "confirm" } },
+      h("label", { class: "choice" }, h("input", { type: "checkbox", name: "confirm", value: "yes", required: true }), " I understand; delete my account")),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "danger" }, "Delete my account")));
+  deleteForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!formValues(deleteForm).confirm) {
+      showErrors(deleteForm, [{ field: ["input", "confirm"], message: "Tick the box to confirm." }]);
+      return;
+    }
+    await busy(deleteForm.querySelector("button[type=submit]"), async () => {
+      const result = await graphql("mutation Delete { deleteMyAccount { ok errors { field message code } } }");
+      if (showTopLevelFailure(deleteForm, result, "deleteMyAccount")) return;
+      const payload = result.data.deleteMyAccount;
+      if (showErrors(deleteForm, payload.errors)) return;
+      viewer = null;
+      announce("Your account is deleted.");
+      location.hash = "#/";
+      route();
+    });
+  });
+
+  fill(main, h("h1", {}, "Account"), preferences,
+    h("section", { class: "card", "aria-labelledby": "export-heading" }, h("h2", { id: "export-heading" }, "My data"),
+      h("p", {}, "Everything Fanfare holds about you, from every service, as one JSON file."), exportButton, exportStatus),
+    deleteForm);
+  focusHeading(main);
+}
+
+// ---------------------------------------------------------------- router
+
+function route() {
+  const hash = location.hash.replace(/^#/, "") || "/";
+  const [path, query] = hash.split("?");
+  const params = new URLSearchParams(query || "");
+  document.title = "Fanfare: share what you love";
+  renderNav();
+  if (path.startsWith("/packs/")) return packView(decodeURIComponent(path.slice("/packs/".length)));
+  switch (path) {
+    case "/login":
+      fill(main, logInForm(signedIn, { extra: h("p", {}, "New here? ", h("a", { href: "#/signup" }, "Sign up")) }));
+      return focusHeading(main);
+    case "/signup":
+      fill(main, signUpForm(signedIn));
+      return focusHeading(main);
+    case "/me":
+      return meView();
+    case "/rewards":
+      return rewardsView();
+    case "/leaderboard":
+      return leaderboardView(params);
+    case "/account":
+      return accountView();
+    default:
+      return packsView(params);
+  }
+}
+
+window.addEventListener("hashchange", route);
+viewer = await loadViewer();
+route();
