@@ -291,3 +291,45 @@ def test_a_fan_exports_and_erases_their_data_in_every_service(platform: Platform
         post_graphql(client, "{ viewer { user { id } } }", headers=bearer(fan)).status_code == 401
     )
     assert log_in(client, "ann@example.com", PASSWORD).json["data"]["logIn"]["token"] is None
+
+
+RECORD = """
+mutation ($input: RecordConversionInput!) {
+  recordConversion(input: $input) {
+    conversion { id externalId status amountCents }
+    errors { code message }
+  }
+}
+"""
+
+
+def test_a_partner_records_a_conversion_once_whatever_the_repeats(platform: Platform) -> None:
+    # given a partner key with CONVERSIONS_WRITE and a fan's link
+    key = post_graphql(
+        platform.client,
+        'mutation { createApiKey(input: {name: "Shop", scopes: [CONVERSIONS_WRITE]}) { secret } }',
+        headers=bearer(platform.marketer),
+    ).json["data"]["createApiKey"]["secret"]
+    link = post_graphql(
+        platform.client, CREATE_LINK, {"packId": platform.pack_ids[0]}, headers=bearer(platform.fan)
+    ).json["data"]["createReferralLink"]["referralLink"]
+    order = {
+        "externalId": "order-77",
+        "referralCode": link["code"],
+        "amountCents": 4200,
+        "currency": "EUR",
+        "customerRef": "someone.else@example.com",
+    }
+
+    # when the partner reports the same order twice
+    first = post_graphql(platform.client, RECORD, {"input": order}, headers={"X-API-Key": key})
+    again = post_graphql(platform.client, RECORD, {"input": order}, headers={"X-API-Key": key})
+
+    # then it is one conversion
+    recorded = first.json["data"]["recordConversion"]
+    assert recorded["errors"] == []
+    assert recorded["conversion"]["externalId"] == "order-77"
+    assert recorded["conversion"]["amountCents"] == 4200
+    assert (
+        again.json["data"]["recordConversion"]["conversion"]["id"] == recorded["conversion"]["id"]
+    )
