@@ -166,39 +166,45 @@ def _count_human_clicks(
     session: Session, human_per_link: dict[int, int], *, outbox: Outbox | None
 ) -> list[tuple[int, int]]:
     """Add to each link's human-click counter and announce the milestones it passes."""
-    reached: list[tuple[int, int]] = []
-    statement = (
+    if not human_per_link:
+        return []
+    # One statement per link, sent as one executemany; sorted, so two drains touching
+    # the same links lock them in the same order. The rows stay locked until commit, so
+    # the counts read back are exactly the counts after this batch.
+    ordered = sorted(human_per_link)
+    session.execute(
         update(referral_links)
         .where(referral_links.c.id == bindparam("target_id"))
-        .values(human_clicks=referral_links.c.human_clicks + bindparam("added"))
-        .returning(
-            referral_links.c.id,
-            referral_links.c.human_clicks,
-            referral_links.c.fan_id,
-            referral_links.c.pack_id,
-            referral_links.c.code,
-        )
+        .values(human_clicks=referral_links.c.human_clicks + bindparam("added")),
+        [{"target_id": link_id, "added": human_per_link[link_id]} for link_id in ordered],
     )
-    # Sorted, so two drains touching the same links lock them in the same order.
-    for link_id in sorted(human_per_link):
-        added = human_per_link[link_id]
-        row = session.execute(statement, {"target_id": link_id, "added": added}).first()
-        if row is None:
-            continue
-        for milestone in milestones_crossed(row.human_clicks - added, row.human_clicks):
-            reached.append((link_id, milestone))
-            # An erased fan's link keeps counting, but credits nobody.
-            if outbox is not None and row.fan_id is not None:
-                outbox.add(
-                    session,
-                    "referrals.human_click",
-                    {
-                        "link_id": str(link_id),
-                        "fan_id": row.fan_id,
-                        "pack_id": row.pack_id,
-                        "code": row.code,
-                        "milestone": milestone,
-                        "human_clicks": row.human_clicks,
-                    },
-                )
+    reached: list[tuple[int, int]] = []
+    for start in range(0, len(ordered), _LOOKUP_CHUNK):
+        rows = session.execute(
+            select(
+                referral_links.c.id,
+                referral_links.c.human_clicks,
+                referral_links.c.fan_id,
+                referral_links.c.pack_id,
+                referral_links.c.code,
+            ).where(referral_links.c.id.in_(ordered[start : start + _LOOKUP_CHUNK]))
+        )
+        for row in rows:
+            added = human_per_link[row.id]
+            for milestone in milestones_crossed(row.human_clicks - added, row.human_clicks):
+                reached.append((row.id, milestone))
+                # An erased fan's link keeps counting, but credits nobody.
+                if outbox is not None and row.fan_id is not None:
+                    outbox.add(
+                        session,
+                        "referrals.human_click",
+                        {
+                            "link_id": str(row.id),
+                            "fan_id": row.fan_id,
+                            "pack_id": row.pack_id,
+                            "code": row.code,
+                            "milestone": milestone,
+                            "human_clicks": row.human_clicks,
+                        },
+                    )
     return reached

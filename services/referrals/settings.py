@@ -38,7 +38,6 @@ class ReferralsSettings(CommonSettings):
 
     hold_release_interval_seconds: float = Field(default=60.0, gt=0)
     retention_interval_seconds: float = Field(default=3600.0, gt=0)
-    task_max_retries: int = Field(default=5, ge=0, le=50)
 
     @model_validator(mode="after")
     def _check_referral_settings(self) -> ReferralsSettings:
