@@ -81,15 +81,19 @@ async function onLogOut(event) {
   await busy(event.currentTarget, logOut);
   viewer = null;
   announce("You are logged out.");
-  location.hash = "#/";
-  route();
+  goTo("#/");
+}
+
+function goTo(hash) {
+  // Setting the same hash fires no hashchange; route at once then.
+  if (location.hash === hash || (hash === "#/" && !location.hash)) route();
+  else location.hash = hash;
 }
 
 function signedIn(user) {
   viewer = user;
   announce(`Welcome, ${user.displayName}.`);
-  location.hash = "#/";
-  route();
+  goTo("#/");
 }
 
 onSessionEnded(() => {
@@ -738,8 +742,7 @@ function accountView() {
       if (showErrors(deleteForm, payload.errors)) return;
       viewer = null;
       announce("Your account is deleted.");
-      location.hash = "#/";
-      route();
+      goTo("#/");
     });
   });
 
