@@ -158,8 +158,15 @@ function toLocalInput(iso) {
   return new Date(date.getTime() - offset).toISOString().slice(0, 16);
 }
 
+/** A caption as the marketer wrote it: content gives it back with hashtags and disclosure added. */
+function writtenCaption(text, kit) {
+  const suffix = [kit.hashtags.join(" "), kit.disclosure || ""].filter(Boolean).join(" ");
+  return suffix && text.endsWith(` ${suffix}`) ? text.slice(0, -suffix.length - 1) : text;
+}
+
 function packForm(pack) {
-  const captions = Object.fromEntries((pack ? pack.shareKit.captions : []).map((caption) => [caption.channel, caption.text]));
+  const captions = Object.fromEntries((pack ? pack.shareKit.captions : [])
+    .map((caption) => [caption.channel, writtenCaption(caption.text, pack.shareKit)]));
   const form = h("form", { class: "card form pack-form", novalidate: true, "aria-labelledby": "pack-form-heading" },
     h("h2", { id: "pack-form-heading" }, pack ? "Details" : "The new pack"),
     field("Title", input("title", { value: pack ? pack.title : "", required: true, maxlength: 200 })),
@@ -336,12 +343,13 @@ function renderAssets(section, pack, lifecycle) {
       progressText.textContent = "Uploaded; making renditions…";
       pack.assets.push(payload.asset);
       list.append(assetRow(payload.asset));
+      section.querySelector(".no-assets")?.remove();
       form.reset();
       watchAssets(pack, list, lifecycle, progressText);
     });
   });
   fill(section, h("h2", { id: "assets-heading" }, "Images"),
-    pack.assets.length ? null : h("p", {}, "No images yet."), list, form);
+    pack.assets.length ? null : h("p", { class: "no-assets" }, "No images yet."), list, form);
   if (pack.assets.some((asset) => asset.status === "PROCESSING")) watchAssets(pack, list, lifecycle, progressText);
 }
 
@@ -538,6 +546,10 @@ function route() {
   return packsView(params);
 }
 
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => {
+  // From now on a new view takes the focus to its heading; the first view leaves it at the top.
+  document.body.dataset.navigated = "yes";
+  route();
+});
 viewer = await loadViewer();
 route();

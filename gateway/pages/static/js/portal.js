@@ -248,12 +248,13 @@ const DOWNLOADS = [
   ["original", "The original"],
 ];
 
+/** The text to share on `channel`: its caption as composed by content (with hashtags and
+ * disclosure), or the summary composed the same way when the pack has no caption for it. */
 function captionFor(pack, channel) {
   const kit = pack.shareKit;
   const caption = kit.captions.find((item) => item.channel === channel) || kit.captions[0];
-  const base = caption ? caption.text : pack.summary;
-  const tags = kit.hashtags.map((tag) => (tag.startsWith("#") ? tag : `#${tag}`)).join(" ");
-  return [base, tags, kit.disclosure || ""].filter(Boolean).join(" ");
+  if (caption) return caption.text;
+  return [pack.summary, kit.hashtags.join(" "), kit.disclosure || ""].filter(Boolean).join(" ");
 }
 
 async function packView(slug) {
@@ -356,6 +357,7 @@ function sharePanel(pack) {
 
   function shareTo(channel, label, makeUrl) {
     return async (event) => {
+      if (event.currentTarget.getAttribute("aria-disabled") === "true") return;
       // Open the window while the click still counts as the user's, then point it at the
       // network once the link exists (browsers block windows opened later).
       const popup = channel === "EMAIL" ? null : window.open("", "_blank");
@@ -782,6 +784,10 @@ function route() {
   }
 }
 
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => {
+  // From now on a new view takes the focus to its heading; the first view leaves it at the top.
+  document.body.dataset.navigated = "yes";
+  route();
+});
 viewer = await loadViewer();
 route();

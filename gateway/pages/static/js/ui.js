@@ -180,14 +180,18 @@ export function announce(message) {
   }, 30);
 }
 
-/** Disable `button` while `work()` runs. */
+/**
+ * Run `work()` once at a time from `button`. The button is marked busy rather than
+ * `disabled`, which would drop the keyboard focus to the page's top.
+ */
 export async function busy(button, work) {
-  button.disabled = true;
+  if (button.getAttribute("aria-disabled") === "true") return undefined;
+  button.setAttribute("aria-disabled", "true");
   button.setAttribute("aria-busy", "true");
   try {
     return await work();
   } finally {
-    button.disabled = false;
+    button.removeAttribute("aria-disabled");
     button.removeAttribute("aria-busy");
   }
 }
@@ -216,6 +220,7 @@ export function titleCase(enumValue) {
 
 /** Move focus to a view's heading after navigation, so keyboard and screen-reader users follow. */
 export function focusHeading(container) {
+  if (!document.body.dataset.navigated) return;
   const heading = container.querySelector("h1, h2");
   if (heading) {
     heading.setAttribute("tabindex", "-1");
