@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, Response, render_template, request
+from flask import Blueprint, Flask, Response, current_app, render_template, request
 from jinja2 import Environment
 
 from services.common.internal_auth import public
@@ -158,8 +158,6 @@ class RedirectFastPath:
     )
 )
 def follow_link(code: str) -> Response:
-    from flask import current_app
-
     answer = answer_link(
         get_components(),
         current_app.jinja_env,
