@@ -35,11 +35,46 @@ def main() -> None:
     show_default=True,
     help="Add this to every app's port (8000-8003) when those are taken.",
 )
-def dev(var_dir: Path, port_offset: int) -> None:
+@click.option(
+    "--seed-demo/--no-seed-demo",
+    default=True,
+    show_default=True,
+    help="On the first start (no var/demo-seeded marker), seed the demo and print its logins.",
+)
+def dev(var_dir: Path, port_offset: int, seed_demo: bool) -> None:
     """Run the whole platform on the embedded default until Ctrl-C."""
     from fanfare.devserver import run_dev
 
-    sys.exit(run_dev(var_dir, port_offset=port_offset))
+    sys.exit(run_dev(var_dir, port_offset=port_offset, seed_demo=seed_demo))
+
+
+@main.command("seed-demo")
+@click.option(
+    "--gateway-url",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="Where the running gateway answers (its services are read from the environment).",
+)
+def seed_demo_command(gateway_url: str) -> None:
+    """Seed a living demo on the running platform, through its APIs (safe to run twice).
+
+    Needs the same INTERNAL_TOKEN_SECRET and gateway DATABASE_URL as the running apps.
+    """
+    from fanfare.demo import DemoSeedError, seed_demo
+    from gateway.settings import GatewaySettings
+
+    settings = GatewaySettings()
+    try:
+        report = seed_demo(
+            gateway_url=gateway_url,
+            rewards_url=settings.rewards_url,
+            internal_token_secret=settings.internal_token_secret.get_secret_value(),
+            gateway_database_url=settings.database_url,
+        )
+    except DemoSeedError as error:
+        raise click.ClickException(f"the demo was not seeded: {error}") from error
+    for line in report.lines():
+        click.echo(line)
 
 
 @main.command()

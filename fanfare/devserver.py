@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from fanfare.apps import APPS, AppSpec
+from fanfare.apps import APPS, APPS_BY_NAME, AppSpec
 from fanfare.embedded import EmbeddedRedis, port_is_free
 from services.common import migrations
 
@@ -48,6 +48,7 @@ class DevPlatform:
     port_offset: int = 0
     processes: list[ManagedProcess] = field(default_factory=list)
     redis: EmbeddedRedis | None = None
+    envs: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def port(self, spec: AppSpec) -> int:
         return spec.port + self.port_offset
@@ -86,6 +87,7 @@ class DevPlatform:
         secret = os.environ.get("INTERNAL_TOKEN_SECRET") or secrets.token_urlsafe(48)
         for spec in APPS:
             env = self.child_env(spec, redis_url, secret)
+            self.envs[spec.name] = env
             _migrate(spec, env)
             self._spawn(
                 f"{spec.name}-web", _gunicorn_command(spec, self.host, self.port(spec)), env
@@ -231,7 +233,44 @@ def _worker_command(spec: AppSpec, var_dir: Path) -> list[str]:
     ]
 
 
-def run_dev(var_dir: Path, *, port_offset: int = 0) -> int:
+DEMO_MARKER = "demo-seeded"
+
+
+def _seed_demo_once(platform: DevPlatform) -> list[str]:
+    """Seed the demo on the first start (no marker in var/); the lines to print."""
+    from fanfare.demo import DemoSeedError, seed_demo
+    from gateway.settings import GatewaySettings
+
+    marker = platform.var_dir / DEMO_MARKER
+    if marker.exists():
+        return []
+    gateway = APPS_BY_NAME["gateway"]
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(platform.envs[gateway.name])
+        settings = GatewaySettings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    print("seeding the demo (first start) ...", flush=True)
+    try:
+        report = seed_demo(
+            gateway_url=platform.url(gateway),
+            rewards_url=settings.rewards_url,
+            internal_token_secret=settings.internal_token_secret.get_secret_value(),
+            gateway_database_url=settings.database_url,
+        )
+    except DemoSeedError as error:
+        return [f"The demo was not seeded ({error}); see {platform.var_dir / 'log'}."]
+    marker.write_text("The demo was seeded; delete this file to seed it again.\n")
+    return [
+        "Demo data (printed on this first start only):",
+        *(f"  {line}" for line in report.lines()),
+    ]
+
+
+def run_dev(var_dir: Path, *, port_offset: int = 0, seed_demo: bool = True) -> int:
     """Start everything, print where to open it, and run until Ctrl-C."""
     platform = DevPlatform(var_dir=var_dir.resolve(), port_offset=port_offset)
     stopping = False
@@ -246,10 +285,15 @@ def run_dev(var_dir: Path, *, port_offset: int = 0) -> int:
         platform.start()
         print("starting the four apps and their workers ...", flush=True)
         platform.wait_until_ready()
+        demo_lines = _seed_demo_once(platform) if seed_demo else []
         print(flush=True)
         print("Fanfare is running:", flush=True)
         for spec in APPS:
             print(f"  {spec.name:<10} {platform.url(spec)}/", flush=True)
+        gateway_url = platform.url(APPS_BY_NAME["gateway"])
+        print(f"Fan portal: {gateway_url}/   Marketer console: {gateway_url}/console", flush=True)
+        for line in demo_lines:
+            print(line, flush=True)
         print(f"Logs are in {var_dir / 'log'}. Press Ctrl-C to stop.", flush=True)
         while not stopping:
             platform.check_alive()

@@ -73,7 +73,7 @@ def test_forms_show_the_servers_errors_beside_the_fields_they_concern(
     # given a fan account
     sign_up(page, "Ada", "ada@fans.example")
     page.get_by_role("button", name="Log out (Ada)").click()
-    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    expect(page.get_by_role("heading", name="Share the stories you love")).to_be_visible()
 
     # when someone signs up again with that email and a short password
     page.goto("/#/signup")
@@ -260,7 +260,11 @@ def test_the_main_pages_pass_axe_core_without_serious_violations(
 
     # given an anonymous visitor, a signed-in fan on a phone, and a marketer
     visitor = person(browser, stack.gateway_url).new_page()
-    visitor.goto("/#/signup")
+    visitor.goto("/")
+    expect(visitor.get_by_role("heading", name="Share the stories you love")).to_be_visible()
+    found["welcome"] = serious_violations(visitor)
+    screenshot(visitor, "portal-welcome")
+    visitor.get_by_role("link", name="Sign up").first.click()
     expect(visitor.get_by_role("heading", name="Join Fanfare")).to_be_visible()
     found["sign up"] = serious_violations(visitor)
 

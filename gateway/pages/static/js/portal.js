@@ -59,12 +59,10 @@ function unlockText(minTier) {
 // ---------------------------------------------------------------- navigation
 
 function renderNav() {
-  const links = [["#/", "Packs"], ["#/leaderboard", "Leaderboard"]];
-  if (viewer) {
-    links.push(["#/me", "My links and points"], ["#/rewards", "Rewards"], ["#/account", "Account"]);
-  } else {
-    links.push(["#/login", "Log in"], ["#/signup", "Sign up"]);
-  }
+  const links = viewer
+    ? [["#/", "Packs"], ["#/leaderboard", "Leaderboard"], ["#/me", "My links and points"],
+      ["#/rewards", "Rewards"], ["#/account", "Account"]]
+    : [["#/login", "Log in"], ["#/signup", "Sign up"]];
   const current = location.hash || "#/";
   fill(
     nav,
@@ -102,6 +100,23 @@ onSessionEnded(() => {
     renderNav();
   }
 });
+
+// Packs and the leaderboard are for signed-in fans (the API refuses anonymous callers).
+function welcomeView() {
+  fill(
+    main,
+    h("section", { class: "card welcome", "aria-labelledby": "welcome-heading" },
+      h("h1", { id: "welcome-heading" }, "Share the stories you love"),
+      h("p", { class: "lede" }, "Fanfare gives fans behind-the-scenes packs worth sharing: things that make people laugh, learn or love."),
+      h("ul", {},
+        h("li", {}, "Share a pack with your own link, in two clicks."),
+        h("li", {}, "See how many people it reaches, and what they did."),
+        h("li", {}, "Get thanked the way you like: points, badges, codes, a note.")),
+      h("p", { class: "actions" }, h("a", { href: "#/signup", class: "button primary" }, "Sign up"), " ",
+        h("a", { href: "#/login", class: "button" }, "Log in"))),
+  );
+  focusHeading(main);
+}
 
 function requireSignIn(what) {
   fill(
@@ -763,6 +778,7 @@ function route() {
   const params = new URLSearchParams(query || "");
   document.title = "Fanfare: share what you love";
   renderNav();
+  if (!viewer && !["/login", "/signup"].includes(path)) return welcomeView();
   if (path.startsWith("/packs/")) return packView(decodeURIComponent(path.slice("/packs/".length)));
   switch (path) {
     case "/login":
