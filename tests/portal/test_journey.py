@@ -195,5 +195,16 @@ def test_a_pack_travels_from_the_console_to_a_fan_and_comes_back_as_points_and_a
     expect(fan.locator(".catalog-balance")).to_have_text("60")
     expect(fan.get_by_text("100 points per approved conversion")).to_be_visible()
     screenshot(fan, "portal-rewards")
+
+    # and when the marketer archives the pack, its funnel shows the journey
+    console.reload()
+    funnel = console.locator(".funnel-table")
+    expect(funnel.locator("[data-step='Shares']")).to_have_text("1")
+    expect(funnel.locator("[data-step='Human clicks']")).to_have_text("1")
+    expect(funnel.locator("[data-step='Conversions']")).to_have_text("1")
+    expect(funnel.locator("[data-step='Previews']")).to_have_text("1")
+    screenshot(console, "console-funnel")
+    console.get_by_role("button", name="Archive").click()
+    expect(console.locator("#pack-status")).to_have_text("Archived")
     for context in (marketer, fan_context, friend.context):
         context.close()

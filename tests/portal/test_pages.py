@@ -8,8 +8,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from playwright.sync_api import Browser, Page, expect
 
+from fanfare.cli import main
 from fanfare.demo import DEMO_PACKS, DemoReport, seed_demo
 from fanfare.embedded import free_port
 from tests.portal.browsing import person, screenshot, serious_violations
@@ -110,7 +112,37 @@ def test_forms_show_the_servers_errors_beside_the_fields_they_concern(
     assert "example.com" in error_of(console, "Where links lead")
     expect(console.get_by_role("heading", name="New pack", exact=True)).to_be_visible()
     screenshot(console, "console-pack-errors")
+
+    # when the destination is fixed, the draft is made; and an edit is kept
+    console.get_by_label("Where links lead").fill("https://shop.example.com/page")
+    console.get_by_role("button", name="Create draft").click()
+    expect(console.locator("#pack-status")).to_have_text("Draft")
+    console.get_by_label("Summary").fill("A better summary.")
+    console.get_by_role("button", name="Save changes").click()
+    expect(console.locator(".saved")).to_have_text("Saved.")
+    console.reload()
+    expect(console.get_by_label("Summary")).to_have_value("A better summary.")
+    expect(console.get_by_text("Publishing needs at least one image")).to_be_visible()
     context.close()
+
+
+def test_fanfare_seed_demo_says_what_exists_without_secrets(
+    stack: PortalStack, demo: DemoReport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the platform's settings in the environment, as on its servers
+    for name in ("DATABASE_URL", "REWARDS_URL", "INTERNAL_TOKEN_SECRET", "FANFARE_ENV"):
+        monkeypatch.setenv(name, stack.envs["gateway"][name])
+
+    # when `fanfare seed-demo` runs after the demo was seeded
+    result = CliRunner().invoke(main, ["seed-demo", "--gateway-url", stack.gateway_url])
+
+    # then it adds nothing and says so, without a password or a key
+    assert result.exit_code == 0, result.output
+    assert "marketer@fanfare.local (created earlier" in result.output
+    assert "'Demo partner shop' exists" in result.output
+    assert "Packs created now: 0; published now: 0" in result.output
+    assert demo.partner_key_secret
+    assert demo.partner_key_secret not in result.output
 
 
 def test_a_service_that_is_down_costs_only_its_sections(
