@@ -158,7 +158,7 @@ def test_a_service_that_is_down_costs_only_its_sections(
         page.goto("/#/me")
 
         # then the points section says rewards are unavailable, and their links still show
-        standing = page.locator("section", has_text="unavailable")
+        standing = page.get_by_role("region", name="Points and tier")
         expect(standing).to_contain_text("Rewards and points is unavailable right now")
         expect(page.get_by_role("heading", name="My links")).to_be_visible()
         screenshot(page, "portal-me-rewards-down")

@@ -6,6 +6,7 @@ import { loadViewer, logInForm, logOut } from "./session.js";
 import {
   announce,
   busy,
+  channelName,
   clearErrors,
   field,
   fill,
@@ -183,7 +184,7 @@ function packForm(pack) {
     field("Stops being shown at (optional)", input("expiresAt", { type: "datetime-local", value: pack ? toLocalInput(pack.expiresAt) : "" })),
     h("fieldset", { class: "field captions-fieldset", dataset: { field: "captions" } },
       h("legend", {}, "Captions per channel (optional)"),
-      CAPTION_CHANNELS.map((channel) => field(titleCase(channel), h("textarea", { name: `caption-${channel}`, rows: 2 }, captions[channel] || "")))),
+      CAPTION_CHANNELS.map((channel) => field(channelName(channel), h("textarea", { name: `caption-${channel}`, rows: 2 }, captions[channel] || "")))),
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, pack ? "Save changes" : "Create draft")),
     h("p", { class: "saved", role: "status" }));
   form.addEventListener("submit", async (event) => {
@@ -460,7 +461,7 @@ const CREATE_KEY = `mutation CreateKey($input: CreateApiKeyInput!) {
 const REVOKE_KEY = `mutation RevokeKey($id: ID!) { revokeApiKey(id: $id) { apiKey { id revokedAt } errors { field message code } } }`;
 
 function keysView() {
-  const list = h("section", { class: "card", "aria-labelledby": "keys-heading" }, h("p", { class: "loading" }, "Loading…"));
+  const list = h("section", { class: "card", "aria-labelledby": "keys-heading", dataset: { title: "Keys" } }, h("p", { class: "loading" }, "Loading…"));
   const secretBox = h("div", { class: "secret-box", role: "status" });
   const form = h("form", { class: "card form", novalidate: true, "aria-labelledby": "new-key-heading" },
     h("h2", { id: "new-key-heading" }, "New key"),

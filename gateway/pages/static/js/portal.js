@@ -7,6 +7,7 @@ import { loadViewer, logInForm, logOut, signUpForm } from "./session.js";
 import {
   announce,
   busy,
+  channelName,
   field,
   fill,
   focusHeading,
@@ -170,7 +171,7 @@ function packCard(pack) {
         h("p", { class: "meta" }, h("span", { class: `purpose purpose-${pack.purpose.toLowerCase()}` }, titleCase(pack.purpose)),
           pack.tags.length ? ` · ${pack.tags.map((tag) => `#${tag}`).join(" ")}` : ""),
         h("p", {}, pack.summary),
-        pack.locked ? h("p", { class: "lock" }, h("span", { "aria-hidden": "true" }, "🔒 "), unlockText(pack.minTier)) : null)),
+        pack.locked ? h("p", { class: "lock" }, unlockText(pack.minTier)) : null)),
   );
 }
 
@@ -443,7 +444,7 @@ function captionsPanel(pack) {
     h("h2", { id: "captions-heading" }, "Captions"),
     h("p", { class: "hint" }, "Ready to paste; the disclosure says your share is rewarded."),
     h("dl", { class: "captions" }, kit.captions.map((caption) => [
-      h("dt", {}, titleCase(caption.channel)),
+      h("dt", {}, channelName(caption.channel)),
       h("dd", {}, captionFor(pack, caption.channel)),
     ])),
     kit.captions.length ? null : h("p", {}, captionFor(pack, "OTHER")));
@@ -501,9 +502,9 @@ const MY_LINKS = `query MyLinks { viewer { referralLinks(first: 50) { totalCount
 
 function meView() {
   if (!viewer) return requireSignIn("My links and points");
-  const standing = h("section", { class: "card", "aria-labelledby": "standing-heading" }, h("p", { class: "loading" }, "Loading…"));
-  const sharing = h("section", { class: "card", "aria-labelledby": "sharing-heading" }, h("p", { class: "loading" }, "Loading…"));
-  const links = h("section", { class: "card", "aria-labelledby": "links-heading" }, h("p", { class: "loading" }, "Loading…"));
+  const standing = h("section", { class: "card", "aria-labelledby": "standing-heading", dataset: { title: "Points and tier" } }, h("p", { class: "loading" }, "Loading…"));
+  const sharing = h("section", { class: "card", "aria-labelledby": "sharing-heading", dataset: { title: "My sharing" } }, h("p", { class: "loading" }, "Loading…"));
+  const links = h("section", { class: "card", "aria-labelledby": "links-heading", dataset: { title: "My links" } }, h("p", { class: "loading" }, "Loading…"));
   fill(main, h("h1", {}, `Hello, ${viewer.displayName}`), h("div", { class: "grid-2" }, standing, sharing), links);
   focusHeading(main);
   graphql(STANDING).then((result) => {
@@ -516,7 +517,7 @@ function meView() {
         nextIndex < TIER_THRESHOLDS.length ? tierProgress(user.tier, TIER_THRESHOLDS[nextIndex]) : h("p", {}, "You are at the top tier. Thank you!"),
         h("h3", {}, "Badges"),
         user.badges.length
-          ? h("ul", { class: "badges" }, user.badges.map((badge) => h("li", {}, h("span", { "aria-hidden": "true" }, "🏅 "), badge.title,
+          ? h("ul", { class: "badges" }, user.badges.map((badge) => h("li", {}, h("span", { class: "badge-mark", "aria-hidden": "true" }, "★ "), badge.title,
             h("span", { class: "hint" }, ` (${formatDate(badge.awardedAt)})`))))
           : h("p", {}, "Share a pack to earn your first badge."));
     });
@@ -550,13 +551,13 @@ function meView() {
           h("thead", {}, h("tr", {}, ["Pack", "Channel", "Link", "Human clicks", "Unique visitors", "Conversions", "Previews (not counted)"]
             .map((label) => h("th", { scope: "col" }, label)))),
           h("tbody", {}, connection.edges.map(({ node }) => h("tr", { dataset: { code: node.code } },
-            h("td", {}, node.pack ? h("a", { href: `#/packs/${encodeURIComponent(node.pack.slug)}` }, node.pack.title) : "(pack unavailable)"),
-            h("td", {}, titleCase(node.channel)),
-            h("td", {}, h("code", {}, node.shortUrl)),
-            h("td", { class: "num human-clicks" }, String(node.stats.humanClicks)),
-            h("td", { class: "num unique-visitors" }, String(node.stats.uniqueVisitors)),
-            h("td", { class: "num conversions" }, String(node.stats.conversions)),
-            h("td", { class: "num previews" }, String(node.stats.previewFetches))))))));
+            h("td", { dataset: { label: "Pack" } }, node.pack ? h("a", { href: `#/packs/${encodeURIComponent(node.pack.slug)}` }, node.pack.title) : "(pack unavailable)"),
+            h("td", { dataset: { label: "Channel" } }, channelName(node.channel)),
+            h("td", { dataset: { label: "Link" } }, h("code", {}, node.shortUrl)),
+            h("td", { class: "num human-clicks", dataset: { label: "Human clicks" } }, String(node.stats.humanClicks)),
+            h("td", { class: "num unique-visitors", dataset: { label: "Unique visitors" } }, String(node.stats.uniqueVisitors)),
+            h("td", { class: "num conversions", dataset: { label: "Conversions" } }, String(node.stats.conversions)),
+            h("td", { class: "num previews", dataset: { label: "Previews (not counted)" } }, String(node.stats.previewFetches))))))));
     });
   });
 }
@@ -590,8 +591,8 @@ const REDEEM = `mutation Redeem($input: RedeemRewardInput!) {
 
 function rewardsView() {
   if (!viewer) return requireSignIn("Rewards");
-  const mine = h("section", { class: "card", "aria-labelledby": "rewards-heading" }, h("p", { class: "loading" }, "Loading…"));
-  const catalog = h("section", { class: "card", "aria-labelledby": "catalog-heading" }, h("p", { class: "loading" }, "Loading…"));
+  const mine = h("section", { class: "card", "aria-labelledby": "rewards-heading", dataset: { title: "My rewards" } }, h("p", { class: "loading" }, "Loading…"));
+  const catalog = h("section", { class: "card", "aria-labelledby": "catalog-heading", dataset: { title: "Spend your points" } }, h("p", { class: "loading" }, "Loading…"));
   fill(main, h("h1", {}, "Rewards"), catalog, mine);
   focusHeading(main);
   loadMyRewards(mine);

@@ -155,15 +155,19 @@ export function serviceLabel(services) {
 export function renderSection(section, result, prefix, render) {
   const services = unavailableUnder(result, prefix);
   const value = result.data ? result.data[prefix] : undefined;
+  // A section may name its heading (data-title), kept above an outage or failure notice.
+  const title = section.dataset.title
+    ? h("h2", { id: section.getAttribute("aria-labelledby") }, section.dataset.title)
+    : null;
   if (services.length && (value === null || value === undefined)) {
-    fill(section, h("p", { class: "notice unavailable", role: "status" },
+    fill(section, title, h("p", { class: "notice unavailable", role: "status" },
       `${serviceLabel(services)} is unavailable right now, so this part cannot be shown. `,
       "The rest of the page still works; try again in a moment."));
     return;
   }
   const failure = failureUnder(result, prefix);
   if (failure && (value === null || value === undefined)) {
-    fill(section, h("p", { class: "notice error", role: "alert" }, failure.message));
+    fill(section, title, h("p", { class: "notice error", role: "alert" }, failure.message));
     return;
   }
   fill(section);
@@ -208,6 +212,16 @@ export function formatDate(text) {
   if (!text) return "";
   const date = new Date(text);
   return Number.isNaN(date.getTime()) ? text : date.toLocaleString();
+}
+
+const CHANNEL_NAMES = {
+  X: "X", FACEBOOK: "Facebook", LINKEDIN: "LinkedIn", INSTAGRAM: "Instagram", WHATSAPP: "WhatsApp",
+  EMAIL: "Email", SMS: "SMS", QR: "QR code", COPY: "Copied link", OTHER: "Other",
+};
+
+/** A share channel as people write it. */
+export function channelName(channel) {
+  return CHANNEL_NAMES[channel] || titleCase(channel);
 }
 
 export function titleCase(enumValue) {
