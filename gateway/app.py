@@ -13,6 +13,7 @@ from gateway.core.breaker import CircuitBreaker
 from gateway.core.engine import GraphQLEngine
 from gateway.core.limits import QueryLimits
 from gateway.interfaces import Backend
+from gateway.pages import register_pages
 from gateway.schema import graphql_schema
 from gateway.settings import GatewaySettings
 from gateway.views import GraphQLService, graphql_blueprint
@@ -77,4 +78,5 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         ),
     )
     app.register_blueprint(graphql_blueprint)
+    register_pages(app)
     return app
