@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -31,6 +32,18 @@ class AppSpec:
         module = importlib.import_module(self.package)
         assert module.__file__ is not None
         return Path(module.__file__).parent / "migrations"
+
+    def worker_command(self, *, concurrency: int, beat_schedule: Path | None) -> list[str]:
+        """The Celery worker of this app on its own queue; with beat when given a schedule file."""
+        command = [
+            sys.executable, "-m", "celery", "--app", self.celery_target, "worker",
+            "--queues", self.name, "--hostname", f"{self.name}@%h",
+            "--concurrency", str(concurrency), "--loglevel", "INFO",
+        ]  # fmt: skip
+        if beat_schedule is not None:
+            beat_schedule.parent.mkdir(parents=True, exist_ok=True)
+            command += ["--beat", "--schedule", str(beat_schedule)]
+        return command
 
     @cached_property
     def settings_class(self) -> type[CommonSettings]:

@@ -107,27 +107,9 @@ def migrate(services: tuple[str, ...]) -> None:
 def worker(service: str, concurrency: int, beat: bool, celery_args: tuple[str, ...]) -> None:
     """Run a service's Celery worker; extra arguments go to Celery."""
     spec = get_app_spec(service)
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "--app",
-        spec.celery_target,
-        "worker",
-        "--queues",
-        spec.name,
-        "--hostname",
-        f"{spec.name}@%h",
-        "--concurrency",
-        str(concurrency),
-        "--loglevel",
-        "INFO",
-    ]
-    if beat:
-        var_dir = Path(os.environ.get("FANFARE_VAR_DIR", "var"))
-        schedule = var_dir / "celery" / f"{spec.name}-beat-schedule"
-        schedule.parent.mkdir(parents=True, exist_ok=True)
-        command += ["--beat", "--schedule", str(schedule)]
+    var_dir = Path(os.environ.get("FANFARE_VAR_DIR", "var"))
+    schedule = var_dir / "celery" / f"{spec.name}-beat-schedule" if beat else None
+    command = spec.worker_command(concurrency=concurrency, beat_schedule=schedule)
     os.execv(sys.executable, [*command, *celery_args])  # noqa: S606 - replaces this process
 
 

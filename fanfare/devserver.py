@@ -211,26 +211,7 @@ def _gunicorn_command(spec: AppSpec, host: str, port: int) -> list[str]:
 
 def _worker_command(spec: AppSpec, var_dir: Path) -> list[str]:
     schedule = var_dir / "celery" / f"{spec.name}-beat-schedule"
-    schedule.parent.mkdir(parents=True, exist_ok=True)
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "--app",
-        spec.celery_target,
-        "worker",
-        "--queues",
-        spec.name,
-        "--hostname",
-        f"{spec.name}@%h",
-        "--concurrency",
-        "2",
-        "--beat",
-        "--schedule",
-        str(schedule),
-        "--loglevel",
-        "INFO",
-    ]
+    return spec.worker_command(concurrency=2, beat_schedule=schedule)
 
 
 DEMO_MARKER = "demo-seeded"
