@@ -11,6 +11,7 @@ on SQLite, where round trips are free, the same steps are plain executemany.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -84,6 +85,15 @@ _PG_COUNT_HUMAN_CLICKS = text(
     ) AS added(id, count)
     WHERE link.id = added.id
     RETURNING link.id, link.human_clicks, link.fan_id, link.pack_id, link.code
+    """
+)
+_PG_ADD_EVENTS = text(
+    """
+    INSERT INTO outbox_events (event_id, event_type, payload, request_id, occurred_at)
+    SELECT event_id, :event_type, payload, :request_id, :occurred_at
+    FROM unnest(
+        string_to_array(:event_ids, :sep), CAST(string_to_array(:payloads, :sep) AS json[])
+    ) AS batch(event_id, payload)
     """
 )
 _PG_LAST_VISITS = text(
@@ -348,12 +358,27 @@ def _add_events(
     one INSERT per event would cost a round trip each.
     """
     request_id = current_request_id.get()
-    rows = []
-    for payload in payloads:
-        event = Event.new(
-            type=event_type, producer=outbox.producer, payload=payload, request_id=request_id
+    events = [
+        Event.new(type=event_type, producer=outbox.producer, payload=payload, request_id=request_id)
+        for payload in payloads
+    ]
+    if is_postgresql(session):
+        # json.dumps escapes control characters, so no payload contains the separator.
+        session.execute(
+            _PG_ADD_EVENTS,
+            {
+                "sep": _SEPARATOR,
+                "event_type": event_type,
+                "request_id": request_id,
+                "occurred_at": datetime.fromisoformat(events[0].occurred_at),
+                "event_ids": _joined(event.id for event in events),
+                "payloads": _joined(json.dumps(event.payload) for event in events),
+            },
         )
-        rows.append(
+        return
+    session.execute(
+        insert(outbox.tables.outbox),
+        [
             {
                 "event_id": event.id,
                 "event_type": event.type,
@@ -361,5 +386,6 @@ def _add_events(
                 "request_id": event.request_id,
                 "occurred_at": datetime.fromisoformat(event.occurred_at),
             }
-        )
-    session.execute(insert(outbox.tables.outbox), rows)
+            for event in events
+        ],
+    )

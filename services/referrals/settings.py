@@ -31,7 +31,7 @@ class ReferralsSettings(CommonSettings):
     # or every CLICK_FLUSH_INTERVAL_SECONDS, whichever comes first.
     click_buffer_size: int = Field(default=100, ge=1, le=10_000)
     click_flush_interval_seconds: float = Field(default=0.05, gt=0, le=5)
-    click_drain_batch_size: int = Field(default=2000, ge=1, le=50_000)
+    click_drain_batch_size: int = Field(default=5000, ge=1, le=50_000)
     click_drain_interval_seconds: float = Field(default=1.0, gt=0)
     link_cache_ttl_seconds: float = Field(default=30.0, ge=0)
     link_cache_max_entries: int = Field(default=100_000, ge=0)
