@@ -24,6 +24,7 @@ import requests
 from fanfare.apps import APPS, APPS_BY_NAME, AppSpec
 from fanfare.embedded import EmbeddedRedis, port_is_free
 from services.common import migrations
+from services.common.settings import EMBEDDED_SECRET_FILE
 
 DEV_REDIS_PORT = 6379
 READY_TIMEOUT_SECONDS = 90.0
@@ -79,12 +80,27 @@ class DevPlatform:
             env.update(
                 {f"{other.name.upper()}_URL": self.url(other) for other in APPS if other != spec}
             )
+        # Browsers reach media and short links on the ports this run uses.
+        public_urls = {"content": "CONTENT_PUBLIC_URL", "referrals": "SHORT_LINK_BASE_URL"}
+        if spec.name in public_urls and public_urls[spec.name] not in os.environ:
+            env[public_urls[spec.name]] = self.url(spec)
         return env
+
+    def internal_token_secret(self) -> str:
+        """The environment's secret, or one kept under var/ so later commands share it."""
+        if os.environ.get("INTERNAL_TOKEN_SECRET"):
+            return os.environ["INTERNAL_TOKEN_SECRET"]
+        path = self.var_dir / EMBEDDED_SECRET_FILE
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()
 
     def start(self) -> None:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         redis_url = os.environ.get("REDIS_URL") or self._start_redis()
-        secret = os.environ.get("INTERNAL_TOKEN_SECRET") or secrets.token_urlsafe(48)
+        secret = self.internal_token_secret()
         for spec in APPS:
             env = self.child_env(spec, redis_url, secret)
             self.envs[spec.name] = env

@@ -14,11 +14,16 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_INTERNAL_TOKEN_SECRET = "dev-only-internal-token-secret-change-me"  # noqa: S105
+EMBEDDED_SECRET_FILE = "secrets/internal-token-secret"  # noqa: S105 - a path, not a secret
 
 
 def default_var_dir() -> Path:
     """Where the embedded default keeps its files (``FANFARE_VAR_DIR`` or ``./var``)."""
     return Path(os.environ.get("FANFARE_VAR_DIR", "var")).resolve()
+
+
+def _var_dir_of(values: dict[str, Any]) -> Path:
+    return Path(values.get("FANFARE_VAR_DIR") or values.get("var_dir") or default_var_dir())
 
 
 class CommonSettings(BaseSettings):
@@ -56,6 +61,20 @@ class CommonSettings(BaseSettings):
                 values.get("FANFARE_VAR_DIR") or values.get("var_dir") or default_var_dir()
             )
             values = {**values, "database_url": f"sqlite:///{var_dir / (cls.service_name + '.db')}"}
+        return values
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_embedded_secret(cls, values: Any) -> Any:
+        # `fanfare dev` keeps a random secret under var/ so that every command
+        # run beside it (seed-demo, create-user...) signs tokens the apps accept.
+        if isinstance(values, dict) and not values.get("internal_token_secret"):
+            var_dir = Path(
+                values.get("FANFARE_VAR_DIR") or values.get("var_dir") or default_var_dir()
+            )
+            kept = var_dir / EMBEDDED_SECRET_FILE
+            if kept.is_file():
+                values = {**values, "internal_token_secret": kept.read_text().strip()}
         return values
 
     @model_validator(mode="after")

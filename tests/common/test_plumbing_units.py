@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from services.common.celery_app import backoff_seconds
 from services.common.events import Event, consumers_of
-from services.common.settings import DEV_INTERNAL_TOKEN_SECRET
+from services.common.settings import DEV_INTERNAL_TOKEN_SECRET, EMBEDDED_SECRET_FILE
 from services.content.settings import ContentSettings
 from services.referrals.settings import ReferralsSettings
 
@@ -66,3 +68,21 @@ def test_a_bad_setting_is_reported_by_name(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("EVENT_MAX_RETRIES", "lots")
     with pytest.raises(ValidationError, match="event_max_retries"):
         ContentSettings()
+
+
+def test_commands_beside_fanfare_dev_share_its_kept_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # given the secret `fanfare dev` keeps under var/, and no INTERNAL_TOKEN_SECRET
+    monkeypatch.delenv("INTERNAL_TOKEN_SECRET", raising=False)
+    monkeypatch.setenv("FANFARE_VAR_DIR", str(tmp_path))
+    kept = tmp_path / EMBEDDED_SECRET_FILE
+    kept.parent.mkdir(parents=True)
+    kept.write_text("kept-secret-0123456789-0123456789-0123456789\n")
+
+    # then every app's settings sign and check tokens with it
+    assert ContentSettings().internal_token_secret.get_secret_value() == kept.read_text().strip()
+
+    # and an explicit secret still wins
+    monkeypatch.setenv("INTERNAL_TOKEN_SECRET", "explicit-secret-0123456789-0123456789")
+    assert ContentSettings().internal_token_secret.get_secret_value().startswith("explicit")
