@@ -117,22 +117,32 @@ class Outbox:
 
     def add(self, session: Session, event_type: str, payload: dict[str, Any]) -> Event:
         """Record an event in the caller's transaction; it is sent only if that commits."""
-        event = Event.new(
-            type=event_type,
-            producer=self.producer,
-            payload=payload,
-            request_id=current_request_id.get(),
-        )
-        session.execute(
-            insert(self.tables.outbox).values(
-                event_id=event.id,
-                event_type=event.type,
-                payload=event.payload,
-                request_id=event.request_id,
-                occurred_at=datetime.fromisoformat(event.occurred_at),
+        return self.add_many(session, event_type, [payload])[0]
+
+    def add_many(
+        self, session: Session, event_type: str, payloads: Sequence[dict[str, Any]]
+    ) -> list[Event]:
+        """Record many events of one type in one statement, in the caller's transaction."""
+        request_id = current_request_id.get()
+        events = [
+            Event.new(type=event_type, producer=self.producer, payload=p, request_id=request_id)
+            for p in payloads
+        ]
+        if events:
+            session.execute(
+                insert(self.tables.outbox),
+                [
+                    {
+                        "event_id": event.id,
+                        "event_type": event.type,
+                        "payload": event.payload,
+                        "request_id": event.request_id,
+                        "occurred_at": datetime.fromisoformat(event.occurred_at),
+                    }
+                    for event in events
+                ],
             )
-        )
-        return event
+        return events
 
     def backlog(self, session: Session) -> int:
         """How many events wait to be relayed."""

@@ -11,18 +11,15 @@ on SQLite, where round trips are free, the same steps are plain executemany.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
-from services.common.events import Event
-from services.common.log import current_request_id
 from services.common.outbox import Outbox, as_utc
 from services.referrals.classify import VisitorKind
 from services.referrals.clicks import Click
@@ -85,15 +82,6 @@ _PG_COUNT_HUMAN_CLICKS = text(
     ) AS added(id, count)
     WHERE link.id = added.id
     RETURNING link.id, link.human_clicks, link.fan_id, link.pack_id, link.code
-    """
-)
-_PG_ADD_EVENTS = text(
-    """
-    INSERT INTO outbox_events (event_id, event_type, payload, request_id, occurred_at)
-    SELECT event_id, :event_type, payload, :request_id, :occurred_at
-    FROM unnest(
-        string_to_array(:event_ids, :sep), CAST(string_to_array(:payloads, :sep) AS json[])
-    ) AS batch(event_id, payload)
     """
 )
 _PG_LAST_VISITS = text(
@@ -352,40 +340,9 @@ def _count_human_clicks(
 def _add_events(
     session: Session, outbox: Outbox, event_type: str, payloads: list[dict[str, Any]]
 ) -> None:
-    """Many events into the outbox in one statement, row for row what ``Outbox.add`` writes.
+    """Many events into the outbox in one statement.
 
     A first busy hour crosses the 1 and 10 milestones of thousands of links at once;
     one INSERT per event would cost a round trip each.
     """
-    request_id = current_request_id.get()
-    events = [
-        Event.new(type=event_type, producer=outbox.producer, payload=payload, request_id=request_id)
-        for payload in payloads
-    ]
-    if is_postgresql(session):
-        # json.dumps escapes control characters, so no payload contains the separator.
-        session.execute(
-            _PG_ADD_EVENTS,
-            {
-                "sep": _SEPARATOR,
-                "event_type": event_type,
-                "request_id": request_id,
-                "occurred_at": datetime.fromisoformat(events[0].occurred_at),
-                "event_ids": _joined(event.id for event in events),
-                "payloads": _joined(json.dumps(event.payload) for event in events),
-            },
-        )
-        return
-    session.execute(
-        insert(outbox.tables.outbox),
-        [
-            {
-                "event_id": event.id,
-                "event_type": event.type,
-                "payload": event.payload,
-                "request_id": event.request_id,
-                "occurred_at": datetime.fromisoformat(event.occurred_at),
-            }
-            for event in events
-        ],
-    )
+    outbox.add_many(session, event_type, payloads)
