@@ -55,8 +55,13 @@ def create_celery(app: Flask) -> Celery:
         broker_url=settings.redis_url,
         broker_connection_retry_on_startup=True,
         broker_transport_options={
-            # A task whose worker vanished is handed out again after this long.
-            "visibility_timeout": 3600,
+            # A task whose worker vanished is handed out again after this long...
+            "visibility_timeout": settings.broker_visibility_timeout_seconds,
+            # ...once a sweep looks: kombu's default sweeps only every ~100 s.
+            "unacked_restore_interval": max(
+                1.0, min(10.0, settings.broker_visibility_timeout_seconds / 2)
+            ),
+            "unacked_restore_throttle": 1,
             "socket_timeout": 5,
             "socket_connect_timeout": 3,
         },

@@ -30,13 +30,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.common.db import BigIntPrimaryKey, Database
 from services.common.events import Event, consumers_of
 from services.common.log import current_request_id
+from services.common.sql import insert_ignoring_conflicts
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +89,6 @@ class EventTables:
             Column("created_at", DateTime(timezone=True), nullable=False),
             UniqueConstraint("kind", "reference", name="uq_dead_letters_kind_reference"),
         )
-
-
-def _insert_ignoring_conflicts(session: Session, table: Table) -> Any:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return pg_insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite_insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(f"no conflict-free insert for {dialect}")
 
 
 class Outbox:
@@ -236,7 +226,7 @@ class EventConsumer:
             # RETURNING rather than rowcount: drivers disagree on rowcount for
             # ON CONFLICT DO NOTHING (psycopg reports -1).
             claimed = session.execute(
-                _insert_ignoring_conflicts(session, self.tables.processed)
+                insert_ignoring_conflicts(session, self.tables.processed)
                 .values(event_id=event.id, event_type=event.type, processed_at=utcnow())
                 .returning(self.tables.processed.c.event_id)
             ).first()
@@ -262,7 +252,7 @@ class EventConsumer:
         """Park what could not be done, once per (kind, reference)."""
         with db.transaction() as session:
             session.execute(
-                _insert_ignoring_conflicts(session, self.tables.dead_letters).values(
+                insert_ignoring_conflicts(session, self.tables.dead_letters).values(
                     kind=kind,
                     name=name,
                     reference=reference,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from services.common.errors import Conflict, InvalidInput, NotFound, ServiceError
 from services.common.outbox import utcnow
+from services.common.sql import dialect_insert
 from services.content import presenting
 from services.content.access import Viewer
 from services.content.context import ContentContext
@@ -27,7 +28,6 @@ from services.content.interfaces import (
     ObjectNotFound,
 )
 from services.content.models import Asset, ContentPack, Rendition
-from services.content.sql import upsert_insert
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def _record_asset(
     with context.db.transaction() as session:
         _writable_pack(session, pack_id)
         inserted = session.execute(
-            upsert_insert(session, Asset.__table__)  # type: ignore[arg-type]
+            dialect_insert(session, Asset.__table__)  # type: ignore[arg-type]
             .values(
                 pack_id=pack_id,
                 filename=filename[:255] or "upload",
@@ -325,7 +325,7 @@ def process_asset(*, context: ContentContext, asset_id: int) -> str:
         )
     with context.db.transaction() as session:
         session.execute(
-            upsert_insert(session, Rendition.__table__)  # type: ignore[arg-type]
+            dialect_insert(session, Rendition.__table__)  # type: ignore[arg-type]
             .values(rows)
             .on_conflict_do_nothing(index_elements=["asset_id", "name"])
         )

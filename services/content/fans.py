@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from services.common.errors import Forbidden
 from services.common.events import Event
 from services.common.outbox import utcnow
+from services.common.sql import dialect_insert
 from services.content.access import Viewer
 from services.content.context import ContentContext
 from services.content.feedback import present_feedback
 from services.content.models import TIERS, FanTier, Feedback
-from services.content.sql import upsert_insert
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def apply_tier_changed(session: Session, event: Event) -> None:
         return
     changed_at = datetime.fromisoformat(event.occurred_at)
     table = FanTier.__table__
-    statement = upsert_insert(session, table).values(  # type: ignore[arg-type]
+    statement = dialect_insert(session, table).values(  # type: ignore[arg-type]
         fan_id=fan_id, tier=tier, changed_at=changed_at
     )
     session.execute(

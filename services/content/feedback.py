@@ -9,11 +9,12 @@ from sqlalchemy import and_, func, or_, select
 
 from services.common.errors import Forbidden, NotFound
 from services.common.outbox import as_utc, utcnow
+from services.common.sql import dialect_insert
 from services.content import presenting
 from services.content.access import Viewer
 from services.content.context import ContentContext
 from services.content.models import ContentPack, Feedback
-from services.content.sql import bad_cursor, decode_cursor, encode_cursor, upsert_insert
+from services.content.sql import bad_cursor, decode_cursor, encode_cursor
 
 
 def leave_feedback(
@@ -33,7 +34,7 @@ def leave_feedback(
         if not viewer.tier_reaches(pack.min_tier):
             raise Forbidden("This pack is locked for your tier.", code="PACK_LOCKED")
         table = Feedback.__table__
-        statement = upsert_insert(session, table).values(  # type: ignore[arg-type]
+        statement = dialect_insert(session, table).values(  # type: ignore[arg-type]
             pack_id=pack_id,
             fan_id=fan_id,
             sentiment=sentiment,

@@ -4,23 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
-
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from services.common.errors import InvalidInput
-
-
-def upsert_insert(session: Session, table: Table) -> Any:
-    """An INSERT with ``on_conflict_do_nothing``/``on_conflict_do_update`` for this database."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"no upsert for {dialect}")
 
 
 def encode_cursor(*parts: object) -> str:

@@ -21,11 +21,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.common.outbox import Outbox, as_utc
+from services.common.sql import dialect_insert, is_postgresql
 from services.referrals.classify import VisitorKind
 from services.referrals.errors import ConversionNotFound, ConversionNotPending
 from services.referrals.models import clicks, conversions, referral_links
 from services.referrals.privacy import customer_digest
-from services.referrals.sql import is_postgresql, upsert
 
 # A partner's clock may run a little ahead of ours.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -158,7 +158,7 @@ def record_conversion(
         "approved_at": now if status is ConversionStatus.APPROVED else None,
     }
     inserted = session.execute(
-        upsert(session, conversions)
+        dialect_insert(session, conversions)
         .values(**values)
         .on_conflict_do_nothing(
             index_elements=[conversions.c.partner_id, conversions.c.external_id]

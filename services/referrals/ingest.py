@@ -21,10 +21,10 @@ from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from services.common.outbox import Outbox, as_utc
+from services.common.sql import dialect_insert, is_postgresql
 from services.referrals.classify import VisitorKind
 from services.referrals.clicks import Click
 from services.referrals.models import click_daily, clicks, referral_links
-from services.referrals.sql import is_postgresql, upsert
 
 # The same visitor clicking the same link again within this long is one unique visitor.
 UNIQUE_VISIT_WINDOW = timedelta(minutes=30)
@@ -224,7 +224,7 @@ def _insert_clicks(session: Session, batch: list[Click], unique_visits: set[str]
         for c in batch
     ]
     statement = (
-        upsert(session, clicks)
+        dialect_insert(session, clicks)
         .on_conflict_do_nothing(index_elements=[clicks.c.click_id])
         .returning(clicks.c.click_id)
     )
@@ -265,7 +265,7 @@ def _add_to_rollups(session: Session, daily: dict[tuple[int, date, str], _DailyT
         }
         for (link_id, day, pack_id), tally in ordered
     ]
-    statement = upsert(session, click_daily)
+    statement = dialect_insert(session, click_daily)
     counters = ("human_clicks", "unique_visitors", "preview_fetches", "bot_clicks")
     statement = statement.on_conflict_do_update(
         index_elements=[click_daily.c.link_id, click_daily.c.day],

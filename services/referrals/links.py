@@ -11,12 +11,12 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from services.common.outbox import as_utc
+from services.common.sql import dialect_insert
 from services.referrals.codes import new_link_code
 from services.referrals.destinations import destination_with_utm
 from services.referrals.errors import InvalidReference
 from services.referrals.models import packs, referral_links
 from services.referrals.packs import require_live_pack
-from services.referrals.sql import upsert
 
 # Eight base62 characters make a collision about one in 10^8 per attempt at a
 # million links: five attempts that all collide mean something else is wrong.
@@ -86,7 +86,7 @@ def create_link(
         # Either unique key may be taken by now: a concurrent request for the same
         # (fan, pack, channel), found on the next pass, or the code, retried with a new one.
         inserted = session.execute(
-            upsert(session, referral_links)
+            dialect_insert(session, referral_links)
             .values(
                 code=new_link_code(),
                 fan_id=fan_id,

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from services.common.events import Event
 from services.common.outbox import as_utc
+from services.common.sql import dialect_insert
 from services.referrals.errors import PackNotFound, PackNotPublished
 from services.referrals.models import packs
-from services.referrals.sql import upsert
 
 PUBLISHED = "PUBLISHED"
 ARCHIVED = "ARCHIVED"
@@ -118,7 +118,7 @@ def apply_pack_event(session: Session, event: Event) -> str:
             "event_at": event_at,
         }
         update_columns = tuple(name for name in values if name != "pack_id")
-    statement = upsert(session, packs).values(**values)
+    statement = dialect_insert(session, packs).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=[packs.c.pack_id],
         set_={name: statement.excluded[name] for name in update_columns},

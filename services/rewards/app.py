@@ -36,15 +36,6 @@ def create_app(
     settings = settings or RewardsSettings()
     app = create_service_app(__name__, settings, event_tables=event_tables)
     celery = create_celery(app)
-    visibility = settings.broker_visibility_timeout_seconds
-    celery.conf.broker_transport_options = {
-        **celery.conf.broker_transport_options,
-        # A task whose worker died is handed out again after this long...
-        "visibility_timeout": visibility,
-        # ...once a sweep looks: kombu's default sweeps only every ~100 s.
-        "unacked_restore_interval": max(1.0, min(10.0, visibility / 2)),
-        "unacked_restore_throttle": 1,
-    }
     celery.conf.beat_schedule = {**celery.conf.beat_schedule, **beat_schedule(settings)}
 
     runtime: ServiceRuntime = app.extensions["fanfare"]

@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.outbox import Outbox, utcnow
+from services.common.sql import insert_ignoring_conflicts
 from services.rewards.errors import Conflict, InvalidInput, NotFound
 from services.rewards.models import bank_codes, code_banks
-from services.rewards.sql import insert_ignoring_conflicts
 
 CODE_BANK_LOW = "rewards.code_bank_low"
 MAX_CODE_LENGTH = 200

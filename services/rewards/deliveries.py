@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from services.common.db import Database
 from services.common.outbox import utcnow
+from services.common.sql import insert_ignoring_conflicts, is_postgresql
 from services.rewards.interfaces import Mailer, MailRejected, OutgoingEmail, TaskQueue
 from services.rewards.messages import email_text, private_line, public_line
 from services.rewards.models import (
@@ -29,7 +30,7 @@ from services.rewards.models import (
     wall_posts,
 )
 from services.rewards.reward_queries import reward_details
-from services.rewards.sql import enqueue_after_commit, insert_ignoring_conflicts, is_postgresql
+from services.rewards.sql import enqueue_after_commit
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from services.common.outbox import utcnow
+from services.common.sql import insert_ignoring_conflicts
 from services.rewards.catalog import redemption_query
 from services.rewards.errors import NotFound
 from services.rewards.models import (
@@ -25,7 +26,6 @@ from services.rewards.models import (
     wall_posts,
 )
 from services.rewards.reward_queries import reward_details_query
-from services.rewards.sql import insert_ignoring_conflicts
 
 PROFILE_DEFAULTS = {"thank_you_channel": "PRIVATE_EMAIL", "show_on_leaderboard": True}
 

@@ -20,6 +20,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from services.common.outbox import Outbox, utcnow
+from services.common.sql import insert_ignoring_conflicts
 from services.rewards import code_banks, ledger
 from services.rewards.deeds import HUMAN_CLICKS_REACHED, TIER_REACHED, Deed
 from services.rewards.deliveries import create_delivery
@@ -34,7 +35,7 @@ from services.rewards.models import (
     rule_fan_counters,
     rules,
 )
-from services.rewards.sql import enqueue_after_commit, insert_ignoring_conflicts
+from services.rewards.sql import enqueue_after_commit
 from services.rewards.tiers import move_tier_if_needed, tier_rank
 
 log = logging.getLogger(__name__)

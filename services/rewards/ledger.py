@@ -17,8 +17,8 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.common.outbox import utcnow
+from services.common.sql import insert_ignoring_conflicts
 from services.rewards.models import accounts, ledger_entries
-from services.rewards.sql import insert_ignoring_conflicts
 
 # Program accounts: where points come from, and where redeemed points go.
 POINTS_ISSUED = "program:points_issued"

@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.common.outbox import utcnow
+from services.common.sql import insert_ignoring_conflicts
 from services.rewards.models import packs
-from services.rewards.sql import insert_ignoring_conflicts
 
 
 def upsert_pack(session: Session, payload: dict[str, Any], *, status: str) -> None:

@@ -47,7 +47,6 @@ class RewardsSettings(CommonSettings):
     delivery_sweep_interval_seconds: float = Field(default=60.0, gt=0)
     delivery_sweep_grace_seconds: float = Field(default=120.0, ge=0)
     digest_interval_seconds: float = Field(default=3600.0, gt=0)
-    broker_visibility_timeout_seconds: int = Field(default=3600, ge=1)
     task_time_limit_seconds: int = Field(default=120, ge=1)
 
     @field_validator("tier_thresholds")

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
-from sqlalchemy import Table, event
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from services.rewards.interfaces import TaskQueue
@@ -17,20 +14,6 @@ log = logging.getLogger(__name__)
 
 _AFTER_COMMIT = "rewards.after_commit"
 _LISTENING = "rewards.after_commit_listening"
-
-
-def insert_ignoring_conflicts(session: Session, table: Table) -> Any:
-    """``INSERT ... ON CONFLICT DO NOTHING``; add ``.returning(...)`` to learn if a row went in.
-
-    RETURNING rather than rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(table).on_conflict_do_nothing()
-    return sqlite_insert(table).on_conflict_do_nothing()
-
-
-def is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def run_after_commit(session: Session, callback: Callable[[], None]) -> None:
