@@ -11,7 +11,8 @@ It also measures uploads per second on 2 worker processes (the pipeline plus
 writing the renditions to local storage, as the Celery task does), and how fast
 a file over the pixel limit is refused from its header.
 
-Usage: .venv/bin/python bench/renditions.py [--repeats 5] [--output FILE]  (paste the report into bench/RESULTS.md)
+Usage: .venv/bin/python bench/renditions.py [--repeats 5] [--output FILE]
+(the report then goes into bench/RESULTS.md)
 """
 
 from __future__ import annotations
