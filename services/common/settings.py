@@ -26,6 +26,11 @@ def _var_dir_of(values: dict[str, Any]) -> Path:
     return Path(values.get("FANFARE_VAR_DIR") or values.get("var_dir") or default_var_dir())
 
 
+def var_dir_of(values: dict[str, Any]) -> Path:
+    """The var directory named by raw settings values (for defaults computed from it)."""
+    return Path(values.get("FANFARE_VAR_DIR") or values.get("var_dir") or default_var_dir())
+
+
 class CommonSettings(BaseSettings):
     """Settings every service reads; subclasses add their own."""
 
@@ -58,10 +63,8 @@ class CommonSettings(BaseSettings):
     @classmethod
     def _fill_database_default(cls, values: Any) -> Any:
         if isinstance(values, dict) and not values.get("database_url"):
-            var_dir = Path(
-                values.get("FANFARE_VAR_DIR") or values.get("var_dir") or default_var_dir()
-            )
-            values = {**values, "database_url": f"sqlite:///{var_dir / (cls.service_name + '.db')}"}
+            database = var_dir_of(values) / f"{cls.service_name}.db"
+            values = {**values, "database_url": f"sqlite:///{database}"}
         return values
 
     @model_validator(mode="before")
@@ -70,10 +73,7 @@ class CommonSettings(BaseSettings):
         # `fanfare dev` keeps a random secret under var/ so that every command
         # run beside it (seed-demo, create-user...) signs tokens the apps accept.
         if isinstance(values, dict) and not values.get("internal_token_secret"):
-            var_dir = Path(
-                values.get("FANFARE_VAR_DIR") or values.get("var_dir") or default_var_dir()
-            )
-            kept = var_dir / EMBEDDED_SECRET_FILE
+            kept = var_dir_of(values) / EMBEDDED_SECRET_FILE
             if kept.is_file():
                 values = {**values, "internal_token_secret": kept.read_text().strip()}
         return values

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from services.common.settings import CommonSettings, default_var_dir
+from services.common.settings import CommonSettings, var_dir_of
 
 # The incentive disclosure regulators expect on rewarded posts (FTC, ASA).
 DEFAULT_DISCLOSURE = "#ad"
@@ -42,10 +41,7 @@ class ContentSettings(CommonSettings):
     @classmethod
     def _fill_storage_default(cls, values: Any) -> Any:
         if isinstance(values, dict) and not values.get("storage_url"):
-            var_dir = Path(
-                values.get("FANFARE_VAR_DIR") or values.get("var_dir") or default_var_dir()
-            )
-            values = {**values, "storage_url": f"file://{var_dir / 'files'}"}
+            values = {**values, "storage_url": f"file://{var_dir_of(values) / 'files'}"}
         return values
 
     @field_validator("storage_url")
