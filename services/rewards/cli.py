@@ -58,10 +58,11 @@ def seed_rules() -> None:
     click.echo(f"default rules added: {len(added)}" + (f" ({', '.join(added)})" if added else ""))
 
 
-@commands.command("write-openapi")
-def write_openapi_command() -> None:
+@commands.command("openapi")
+def openapi_command() -> None:
     """Regenerate services/rewards/openapi.json from the schemas."""
     from services.rewards.openapi import OPENAPI_PATH, write_openapi
 
     write_openapi()
     click.echo(f"wrote {OPENAPI_PATH}")
+

@@ -234,7 +234,7 @@ def test_export_holds_the_fans_data_and_erase_keeps_only_anonymous_totals(
 def test_the_committed_openapi_document_matches_the_code() -> None:
     # given the document generated from the views' schemas, then it equals the committed file
     assert OPENAPI_PATH.read_text(encoding="utf-8") == render_openapi(), (
-        "services/rewards/openapi.json is stale: run `fanfare rewards write-openapi`"
+        "services/rewards/openapi.json is stale: run `fanfare rewards openapi`"
     )
 
 

@@ -49,3 +49,15 @@ def test_reconcile_exits_zero_when_balanced_and_non_zero_with_a_report_when_not(
     assert broken.exit_code == 1
     assert "accounts whose cached totals differ from their entries: 1" in broken.output
     assert "ledger does NOT balance" in broken.output
+
+
+def test_the_openapi_command_has_the_name_the_other_services_use() -> None:
+    # given the services' command groups
+    groups = {name: main.commands[name] for name in ("content", "referrals", "rewards")}
+    # when each is asked for its commands
+    names = {name: set(getattr(group, "commands", {})) for name, group in groups.items()}
+    # then rewards regenerates its document with the same command as the others
+    assert all("openapi" in commands for commands in names.values()), names
+    result = CliRunner().invoke(main, ["rewards", "--help"])
+    assert "openapi" in result.output
+    assert "write-openapi" not in result.output
