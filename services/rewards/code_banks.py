@@ -116,6 +116,19 @@ def upload_codes(session: Session, *, bank_id: int, csv_text: str) -> UploadRepo
     return report
 
 
+def preview_codes(session: Session, *, bank_id: int, csv_text: str) -> UploadReport:
+    """What :func:`upload_codes` would accept and reject, with nothing written.
+
+    The real upload runs inside a savepoint that is rolled back, so the preview
+    checks every row exactly as an upload does, duplicates in the bank included.
+    """
+    savepoint = session.begin_nested()
+    try:
+        return upload_codes(session, bank_id=bank_id, csv_text=csv_text)
+    finally:
+        savepoint.rollback()
+
+
 def _row_problem(cells: list[str], seen: set[str]) -> str | None:
     non_empty = [cell for cell in cells if cell]
     if not non_empty:

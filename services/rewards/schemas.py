@@ -242,10 +242,21 @@ class RejectedRowSchema(Schema):
     error = fields.Str()
 
 
+class CodeUploadQuerySchema(Schema):
+    dry_run = fields.Bool(
+        load_default=False,
+        metadata={
+            "description": "Check every row exactly as an upload does and write nothing "
+            "(a preview: `accepted` counts the codes that would go in)."
+        },
+    )
+
+
 class CodeUploadReportSchema(Schema):
     accepted = fields.Int()
     rejected = fields.List(fields.Nested(RejectedRowSchema))
     waiting_rewards_served = fields.Int()
+    dry_run = fields.Bool(metadata={"description": "True when nothing was written."})
 
 
 # Catalog and redemptions
@@ -316,6 +327,15 @@ class RedemptionListSchema(Schema):
 
 
 # Marketer queues
+
+
+class TierThresholdSchema(Schema):
+    tier = fields.Str(metadata={"enum": list(TIER_ORDER)})
+    lifetime_points = fields.Int(metadata={"description": "Lifetime points that reach it."})
+
+
+class TierThresholdListSchema(Schema):
+    items = fields.List(fields.Nested(TierThresholdSchema))
 
 
 class StatusQuerySchema(Schema):

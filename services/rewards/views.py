@@ -39,6 +39,7 @@ from services.rewards.api import (
 from services.rewards.errors import InvalidInput
 from services.rewards.extension import rewards_extension
 from services.rewards.leaderboard import leaderboard
+from services.rewards.settings import TIER_ORDER
 
 FAN = "/fans/<fan_id>"
 
@@ -366,12 +367,26 @@ def get_code_bank(bank_id: int) -> Response:
     summary="Upload codes as CSV (text/csv body or multipart 'file'); bad rows are reported",
     tag="code banks",
     access="staff",
+    query=s.CodeUploadQuerySchema,
     response=s.CodeUploadReportSchema,
 )
 def upload_codes(bank_id: int) -> Response:
     require_staff()
+    dry_run = query_args(s.CodeUploadQuerySchema)["dry_run"]
     csv_text = _csv_from_request()
     context = rewards_extension().issuance
+    if dry_run:
+        with transaction() as session:
+            preview = code_banks.preview_codes(session, bank_id=bank_id, csv_text=csv_text)
+        return reply(
+            s.CodeUploadReportSchema,
+            {
+                "accepted": preview.accepted,
+                "rejected": preview.rejected,
+                "waiting_rewards_served": 0,
+                "dry_run": True,
+            },
+        )
     with transaction() as session:
         report = code_banks.upload_codes(session, bank_id=bank_id, csv_text=csv_text)
         served = issuance.hand_out_waiting_codes(session, bank_id=bank_id, context=context)
@@ -381,6 +396,7 @@ def upload_codes(bank_id: int) -> Response:
             "accepted": report.accepted,
             "rejected": report.rejected,
             "waiting_rewards_served": served,
+            "dry_run": False,
         },
     )
 
@@ -527,6 +543,20 @@ def mark_note_written(note_id: int) -> Response:
 
 
 # Everyone
+
+
+@endpoint(
+    "/tiers",
+    "GET",
+    summary="The tiers and the lifetime points each needs (TIER_THRESHOLDS), lowest first",
+    tag="public",
+    access="anyone with a token",
+    response=s.TierThresholdListSchema,
+)
+def list_tier_thresholds() -> Response:
+    thresholds = rewards_extension().issuance.thresholds
+    items = [{"tier": tier, "lifetime_points": thresholds[tier]} for tier in TIER_ORDER]
+    return reply(s.TierThresholdListSchema, {"items": items})
 
 
 @endpoint(
