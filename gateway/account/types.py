@@ -11,8 +11,9 @@ from graphql import GraphQLResolveInfo
 
 from gateway.core.context import context_of
 from gateway.core.loaders import then
-from gateway.core.pagination import connection_from_page, page_params
+from gateway.core.pagination import connection_from_page, page_window
 from gateway.core.permissions import STAFF, owner, requires
+from gateway.core.selections import selects
 from gateway.core.types import DateTime, Node, node_id_resolver
 from gateway.models import User as UserRow
 from gateway.referrals import dataloaders as referrals_loaders
@@ -192,24 +193,31 @@ class Viewer(graphene.ObjectType):
         root: UserRow, info: GraphQLResolveInfo, first: int | None = None, after: str | None = None
     ) -> Any:
         context = context_of(info)
-        params = page_params(first, after, context.settings.graphql_max_page_size)
+        window = page_window(first, after, context.settings.graphql_max_page_size)
+        params = window.params
+        if selects(info, "edges", "node", "stats"):
+            # The links' numbers come in the same call.
+            params["include"] = "stats"
         page = context.loaders.defer(
             lambda: context.backend("referrals").call(
                 "GET", f"/v1/fans/{root.id}/links", context.principal, params=params
             ),
             name="ViewerReferralLinks",
         )
-        return then(page, lambda body: connection_from_page(body, node_type="ReferralLink"))
+        return then(
+            page,
+            lambda body: connection_from_page(body, node_type="ReferralLink", window=window),
+        )
 
     @staticmethod
     def resolve_rewards(
         root: UserRow, info: GraphQLResolveInfo, first: int | None = None, after: str | None = None
     ) -> Any:
         context = context_of(info)
-        params = page_params(first, after, context.settings.graphql_max_page_size)
+        window = page_window(first, after, context.settings.graphql_max_page_size)
         page = context.loaders.defer(
             lambda: context.backend("rewards").call(
-                "GET", f"/v1/fans/{root.id}/rewards", context.principal, params=params
+                "GET", f"/v1/fans/{root.id}/rewards", context.principal, params=window.params
             ),
             name="ViewerRewards",
         )
@@ -217,7 +225,7 @@ class Viewer(graphene.ObjectType):
         def to_connection(body: dict[str, Any]) -> dict[str, Any]:
             # The rewards listed are the viewer's own: say so, for Reward.code.
             items = [reward_record(item, fan_id=root.id) for item in body.get("items") or []]
-            return connection_from_page({**body, "items": items}, node_type="Reward")
+            return connection_from_page({**body, "items": items}, node_type="Reward", window=window)
 
         return then(page, to_connection)
 

@@ -14,6 +14,7 @@ from gateway.core.context import context_of
 from gateway.core.inputs import upper
 from gateway.core.loaders import then
 from gateway.core.permissions import FAN, STAFF, requires
+from gateway.core.selections import selects
 from gateway.core.types import DateTime, Node, PageInfo, node_id_resolver
 from gateway.referrals import dataloaders as referrals_loaders
 
@@ -260,7 +261,10 @@ class ContentPack(graphene.ObjectType):
     @staticmethod
     @requires(FAN, otherwise_null=True)
     def resolve_viewer_link(root: dict[str, Any], info: GraphQLResolveInfo) -> Any:
-        return referrals_loaders.viewer_links_by_pack(context_of(info)).load(str(root["id"]))
+        loader = referrals_loaders.viewer_links_by_pack(
+            context_of(info), with_stats=selects(info, "stats")
+        )
+        return loader.load(str(root["id"]))
 
     @staticmethod
     @requires(STAFF, otherwise_null=True)

@@ -115,6 +115,7 @@ class RequestLoaders:
         self.pool = pool
         self._loaders: dict[Hashable, BatchLoader[Any, Any]] = {}
         self._pending: list[BatchLoader[Any, Any] | DeferredCall] = []
+        self._extras: dict[Hashable, set[str]] = {}
         self.calls_made = 0
 
     def loader(self, key: Hashable, fetch: BatchFetch, *, name: str) -> BatchLoader[Any, Any]:
@@ -123,6 +124,14 @@ class RequestLoaders:
         if existing is None:
             existing = self._loaders[key] = BatchLoader(self, fetch, name=name)
         return existing
+
+    def extras(self, key: Hashable) -> set[str]:
+        """What callers of loader ``key`` asked it to include (e.g. a link's stats), per request.
+
+        The loader's fetch reads the set when its wave goes out, so one call
+        serves every caller, whichever of them asked for more.
+        """
+        return self._extras.setdefault(key, set())
 
     def defer(self, fetch: Callable[[], Any], *, name: str) -> Future:
         return DeferredCall(self, fetch, name=name).future

@@ -8,16 +8,26 @@ from gateway.core.context import GraphQLContext
 from gateway.core.loaders import BatchLoader
 
 
-def viewer_links_by_pack(context: GraphQLContext) -> BatchLoader[str, dict[str, Any]]:
-    """The viewer's own link for each pack (``GET /v1/fans/<fan>/links?pack_ids=``)."""
+def viewer_links_by_pack(
+    context: GraphQLContext, *, with_stats: bool = False
+) -> BatchLoader[str, dict[str, Any]]:
+    """The viewer's own link for each pack (``GET /v1/fans/<fan>/links?pack_ids=``).
+
+    ``with_stats`` embeds each link's numbers in the same call (``include=stats``),
+    so a page of packs with the viewer's links and their stats costs one call.
+    """
     fan_id = context.principal.user_id
+    key = ("referrals", "viewer_link")
+    extras = context.loaders.extras(key)
+    if with_stats:
+        extras.add("stats")
 
     def fetch(pack_ids: list[str]) -> dict[str, dict[str, Any]]:
+        params = {"pack_ids": ",".join(pack_ids)}
+        if extras:
+            params["include"] = ",".join(sorted(extras))
         body = context.backend("referrals").call(
-            "GET",
-            f"/v1/fans/{fan_id}/links",
-            context.principal,
-            params={"pack_ids": ",".join(pack_ids)},
+            "GET", f"/v1/fans/{fan_id}/links", context.principal, params=params
         )
         links: dict[str, dict[str, Any]] = {}
         for item in body.get("items", []):
@@ -25,7 +35,7 @@ def viewer_links_by_pack(context: GraphQLContext) -> BatchLoader[str, dict[str, 
             links.setdefault(str(item["pack_id"]), item)
         return links
 
-    return context.loaders.loader(("referrals", "viewer_link"), fetch, name="ViewerLinkByPackId")
+    return context.loaders.loader(key, fetch, name="ViewerLinkByPackId")
 
 
 def _by_ids(

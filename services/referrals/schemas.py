@@ -74,12 +74,6 @@ class PageInfoSchema(Schema):
     end_cursor = fields.String(allow_none=True)
 
 
-class ReferralLinkPageSchema(Schema):
-    items = fields.List(fields.Nested(ReferralLinkSchema), required=True)
-    page_info = fields.Nested(PageInfoSchema, required=True)
-    total_count = fields.Integer(required=True)
-
-
 class LinkBatchQuerySchema(Schema):
     ids = CommaSeparated(metadata={"description": "Link ids, comma-separated (at most 200)."})
     codes = CommaSeparated(metadata={"description": "Link codes, comma-separated (at most 200)."})
@@ -95,6 +89,16 @@ class FanLinksQuerySchema(Schema):
     after = fields.String(load_default=None)
     pack_ids = CommaSeparated(
         metadata={"description": "Only the fan's links for these packs (no paging)."}
+    )
+    include = fields.String(
+        load_default=None,
+        validate=validate.OneOf(("stats",), error="The only thing to include is 'stats'."),
+        metadata={
+            "description": (
+                "'stats' embeds each link's numbers (as /v1/stats/links gives them), "
+                "saving a second call."
+            )
+        },
     )
 
 
@@ -209,6 +213,21 @@ class TallySchema(Schema):
 
 class TallyListSchema(Schema):
     items = fields.List(fields.Nested(TallySchema), required=True)
+
+
+class FanLinkSchema(ReferralLinkSchema):
+    cursor = fields.String(
+        required=True, metadata={"description": "Pass as 'after' to list the links after this one."}
+    )
+    stats = fields.Nested(
+        TallySchema, metadata={"description": "The link's numbers, with include=stats only."}
+    )
+
+
+class FanLinkPageSchema(Schema):
+    items = fields.List(fields.Nested(FanLinkSchema), required=True)
+    page_info = fields.Nested(PageInfoSchema, required=True)
+    total_count = fields.Integer(required=True)
 
 
 class DayTallySchema(TallySchema):

@@ -40,12 +40,12 @@ from services.referrals.schemas import (
     DailySeriesSchema,
     FanErasureSchema,
     FanExportSchema,
+    FanLinkPageSchema,
     FanLinksQuerySchema,
     IdsQuerySchema,
     LinkBatchQuerySchema,
     ReferralLinkCreateSchema,
     ReferralLinkListSchema,
-    ReferralLinkPageSchema,
     ReferralLinkSchema,
     ShareCreateSchema,
     ShareSchema,
@@ -157,9 +157,12 @@ def get_links() -> tuple[Response, int]:
 @api.get("/fans/<fan_id>/links")
 @documented(
     Operation(
-        summary="A fan's links, newest first, paged; or their links for some packs.",
+        summary=(
+            "A fan's links, newest first, paged; or their links for some packs; "
+            "with include=stats, each link's numbers too."
+        ),
         query=FanLinksQuerySchema,
-        responses={200: ReferralLinkPageSchema},
+        responses={200: FanLinkPageSchema},
         errors=(403, 422),
         tags=("links",),
     )
@@ -178,14 +181,31 @@ def fan_links(fan_id: str) -> tuple[Response, int]:
             page = link_service.fan_links_page(
                 session, fan_id=fan_id, first=query["first"], after=query["after"]
             )
+        # The gateway's page of packs wants the viewer's links and their numbers in
+        # one call; the fan (or staff) may see the numbers of the fan's own links.
+        tallies = _tallies_by_link(session, page.items) if query["include"] == "stats" else None
+    items = []
+    for record in page.items:
+        item = {**_link_out(components, record), "cursor": link_service.encode_cursor(record.id)}
+        if tallies is not None:
+            item["stats"] = tallies[str(record.id)]
+        items.append(item)
     return _json(
-        ReferralLinkPageSchema,
+        FanLinkPageSchema,
         {
-            "items": [_link_out(components, record) for record in page.items],
+            "items": items,
             "page_info": {"has_next_page": page.has_next_page, "end_cursor": page.end_cursor},
             "total_count": page.total_count,
         },
     )
+
+
+def _tallies_by_link(
+    session: Any, records: list[link_service.ReferralLinkRecord]
+) -> dict[str, stats_service.Tally]:
+    keys = [str(record.id) for record in records]
+    found = stats_service.tallies(session, stats_service.Scope.LINK, keys) if keys else []
+    return {tally.key: tally for tally in found}
 
 
 def _visible_links(
