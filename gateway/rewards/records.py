@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.core.inputs import enum_value
+from gateway.core.inputs import enum_value, to_json
 
 REWARD_KINDS = ("POINTS", "BADGE", "DISCOUNT_CODE", "GIFT_CARD", "THANK_YOU_NOTE")
 REWARD_STATUSES = ("PENDING", "ISSUED", "DELIVERED", "REVERSED", "FAILED")
@@ -41,3 +41,12 @@ def catalog_record(item: dict[str, Any]) -> dict[str, Any]:
         "cost_points": int(item.get("cost_points") or 0),
         "remaining": item.get("stock"),
     }
+
+
+def queue_filter(status: Any, *, done: str) -> dict[str, str]:
+    """The ``status`` query of a rewards queue for a QueueStatus (PENDING if none).
+
+    Each queue names its own finished state (``FULFILLED`` cards, ``WRITTEN`` notes).
+    """
+    value = to_json(status) if status is not None else "PENDING"
+    return {"status": done if value == "DONE" else value}

@@ -1,0 +1,474 @@
+"""The marketer console's GraphQL: rules, code banks, the manual queues, and what fans see.
+
+Over the real content, referrals and rewards services; events reach rewards
+through its own consumer, and thank-yous are delivered by its own function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from gateway.core.ids import global_id, raw_id_of
+from gateway.identity.users import create_user
+from services.common.events import Event
+from services.common.internal_auth import Principal, issue_internal_token
+from services.rewards import deliveries
+from services.rewards.models import deliveries as deliveries_table
+from tests.gateway.conftest import (
+    PASSWORD,
+    SECRET,
+    bearer,
+    build_gateway,
+    gateway_settings,
+    log_in,
+    post_graphql,
+    sign_up,
+)
+from tests.gateway.platform import Services, running_services
+
+RULE_FIELDS = "id name trigger triggerClicks rewardKind points capPerDay budget paused issuedCount"
+CREATE_RULE = f"""
+mutation ($input: CreateRewardRuleInput!) {{
+  createRewardRule(input: $input) {{ rule {{ {RULE_FIELDS} }} errors {{ field code message }} }}
+}}
+"""
+UPDATE_RULE = f"""
+mutation ($input: UpdateRewardRuleInput!) {{
+  updateRewardRule(input: $input) {{ rule {{ {RULE_FIELDS} }} errors {{ field code message }} }}
+}}
+"""
+RULES = f"query {{ rewardRules {{ {RULE_FIELDS} }} }}"
+CREATE_BANK = """
+mutation ($input: CreateCodeBankInput!) {
+  createCodeBank(input: $input) {
+    codeBank { id name lowStockThreshold remaining handedOut }
+    errors { field code message }
+  }
+}
+"""
+UPLOAD_CODES = """
+mutation ($input: UploadCodesInput!) {
+  uploadCodes(input: $input) {
+    report { accepted dryRun waitingRewardsServed rejected { line code error } }
+    codeBank { id remaining }
+    errors { field code message }
+  }
+}
+"""
+BANKS = "query { codeBanks { id name remaining handedOut } }"
+GIFT_CARDS = """
+query ($status: QueueStatus) {
+  giftCardOrders(status: $status) { id amountCents currency status reason createdAt fulfilledAt }
+}
+"""
+FULFIL = """
+mutation ($input: FulfilGiftCardOrderInput!) {
+  fulfilGiftCardOrder(input: $input) { order { id status } errors { field code message } }
+}
+"""
+NOTES = """
+query ($status: QueueStatus) {
+  handwrittenNotes(status: $status) { id displayName message status writtenAt }
+}
+"""
+MARK_WRITTEN = """
+mutation ($id: ID!) {
+  markNoteWritten(input: {id: $id}) { note { id status writtenAt } errors { field code message } }
+}
+"""
+REDEEM = """
+mutation ($id: ID!) {
+  redeemReward(input: {catalogItemId: $id}) { reward { title } errors { code message } }
+}
+"""
+CATALOG = "query { rewardCatalog { id title kind } }"
+FAN_VIEW = """
+query {
+  tierThresholds { tier lifetimePoints }
+  viewerRedemptions { itemName costPoints code giftCardStatus createdAt }
+}
+"""
+PREFERENCES = """
+mutation { updatePreferences(input: {thankYouChannel: HANDWRITTEN_NOTE}) { errors { code } } }
+"""
+VIEWER_ID = "query { viewer { user { id } } }"
+
+
+@dataclass
+class Console:
+    services: Services
+    gateway: Flask
+    client: FlaskClient
+    marketer: str
+    fan: str
+
+    def graphql(self, query: str, variables: dict[str, Any] | None = None, *, as_: str) -> Any:
+        response = post_graphql(self.client, query, variables, headers=bearer(as_))
+        assert response.status_code == 200, response.json
+        return response.json
+
+    def data(self, query: str, variables: dict[str, Any] | None = None, *, as_: str) -> Any:
+        body = self.graphql(query, variables, as_=as_)
+        assert "errors" not in body, body
+        return body["data"]
+
+    def fan_id(self) -> str:
+        user_id = self.data(VIEWER_ID, as_=self.fan)["viewer"]["user"]["id"]
+        raw = raw_id_of(user_id, "User")
+        assert raw is not None
+        return raw
+
+    def share(self, fan_id: str, share_id: str) -> None:
+        """A share recorded by referrals, as rewards' consumer receives it."""
+        rewards = self.services.apps["rewards"].extensions["fanfare"]
+        event = Event.new(
+            type="referrals.share_recorded",
+            producer="referrals",
+            payload={"share_id": share_id, "fan_id": fan_id, "pack_id": "1", "channel": "X"},
+        )
+        with self.services.apps["rewards"].app_context():
+            rewards.consumer.apply(rewards.db, event)
+
+    def deliver_thank_yous(self) -> None:
+        """Deliver every pending thank-you with rewards' own function, as its worker does."""
+        app = self.services.apps["rewards"]
+        db = app.extensions["fanfare"].db
+        with db.transaction() as session:
+            ids = list(session.scalars(select(deliveries_table.c.id)))
+        with app.app_context():
+            mail = app.extensions["rewards"].mail
+            for delivery_id in ids:
+                deliveries.deliver_reward(
+                    db, delivery_id=delivery_id, mail=mail, today=date.today()
+                )
+
+    def rewards_rest(self, method: str, path: str, json: Any) -> Any:
+        token = issue_internal_token(Principal(role="system"), audience="rewards", secret=SECRET)
+        response = requests.request(
+            method,
+            self.services.urls["rewards"] + path,
+            json=json,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert response.status_code < 300, response.text
+        return response.json()
+
+
+@pytest.fixture
+def console(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Console]:
+    with running_services(tmp_path / "services", redis_url, SECRET) as services:
+        gateway = build_gateway(
+            gateway_settings(
+                database_url,
+                redis_url,
+                content_url=services.urls["content"],
+                referrals_url=services.urls["referrals"],
+                rewards_url=services.urls["rewards"],
+            )
+        )
+        client = gateway.test_client()
+        with gateway.extensions["fanfare"].db.transaction() as session:
+            create_user(
+                session,
+                email="mia@brand.example",
+                password=PASSWORD,
+                display_name="Mia",
+                role="marketer",
+            )
+        marketer = log_in(client, "mia@brand.example", PASSWORD).json["data"]["logIn"]["token"]
+        fan = sign_up(client).json["data"]["signUp"]["token"]
+        yield Console(services, gateway, client, marketer, fan)
+        gateway.extensions["fanfare"].db.dispose()
+
+
+def test_a_marketer_creates_pauses_and_resumes_a_rule(console: Console) -> None:
+    # when a marketer creates a capped, budgeted rule
+    created = console.data(
+        CREATE_RULE,
+        {
+            "input": {
+                "name": "Ten clicks",
+                "trigger": "HUMAN_CLICKS_REACHED",
+                "triggerClicks": 10,
+                "rewardKind": "POINTS",
+                "points": 25,
+                "capPerDay": 2,
+                "budget": 1000,
+            }
+        },
+        as_=console.marketer,
+    )["createRewardRule"]
+
+    # then it is stored live, and listed
+    assert created["errors"] == []
+    rule = created["rule"]
+    assert {k: rule[k] for k in ("name", "trigger", "triggerClicks", "points", "paused")} == {
+        "name": "Ten clicks",
+        "trigger": "HUMAN_CLICKS_REACHED",
+        "triggerClicks": 10,
+        "points": 25,
+        "paused": False,
+    }
+    listed = console.data(RULES, as_=console.marketer)["rewardRules"]
+    assert [r["id"] for r in listed] == [rule["id"]]
+
+    # when it is paused, then resumed
+    paused = console.data(
+        UPDATE_RULE, {"input": {"id": rule["id"], "paused": True}}, as_=console.marketer
+    )["updateRewardRule"]
+    resumed = console.data(
+        UPDATE_RULE, {"input": {"id": rule["id"], "paused": False}}, as_=console.marketer
+    )["updateRewardRule"]
+
+    # then each change shows, and the rest of the rule stays
+    assert (paused["rule"]["paused"], resumed["rule"]["paused"]) == (True, False)
+    assert resumed["rule"]["capPerDay"] == 2
+
+
+def test_a_rule_missing_what_its_kind_needs_names_the_field(console: Console) -> None:
+    # when a points rule without points, and a code rule from an unknown bank, are created
+    no_points = console.data(
+        CREATE_RULE,
+        {"input": {"name": "Share", "trigger": "SHARE_RECORDED", "rewardKind": "POINTS"}},
+        as_=console.marketer,
+    )["createRewardRule"]
+    bad_bank = console.data(
+        CREATE_RULE,
+        {
+            "input": {
+                "name": "Code",
+                "trigger": "SHARE_RECORDED",
+                "rewardKind": "DISCOUNT_CODE",
+                "codeBankId": "not-an-id",
+            }
+        },
+        as_=console.marketer,
+    )["createRewardRule"]
+    unknown_rule = console.data(
+        UPDATE_RULE,
+        {"input": {"id": global_id("RewardRule", "999"), "paused": True}},
+        as_=console.marketer,
+    )["updateRewardRule"]
+
+    # then each error is in the payload, on the field to fix
+    assert no_points["rule"] is None
+    assert [(e["field"], e["code"]) for e in no_points["errors"]] == [
+        (["input", "points"], "INVALID")
+    ]
+    assert [(e["field"], e["code"]) for e in bad_bank["errors"]] == [
+        (["input", "codeBankId"], "NOT_FOUND")
+    ]
+    assert [e["code"] for e in unknown_rule["errors"]] == ["NOT_FOUND"]
+    assert console.data(RULES, as_=console.marketer)["rewardRules"] == []
+
+
+def test_a_marketer_previews_then_imports_a_csv_of_codes(console: Console) -> None:
+    # given a new code bank
+    bank = console.data(
+        CREATE_BANK, {"input": {"name": "Spring", "lowStockThreshold": 1}}, as_=console.marketer
+    )["createCodeBank"]["codeBank"]
+    assert (bank["remaining"], bank["handedOut"], bank["lowStockThreshold"]) == (0, 0, 1)
+    csv_text = "code\nSPRING-1\nSPRING 2\nSPRING-3\n"
+
+    # when the marketer previews a CSV with a bad row
+    preview = console.data(
+        UPLOAD_CODES,
+        {"input": {"codeBankId": bank["id"], "csv": csv_text, "dryRun": True}},
+        as_=console.marketer,
+    )["uploadCodes"]
+
+    # then the bad row is named, and nothing is imported
+    assert preview["report"] == {
+        "accepted": 2,
+        "dryRun": True,
+        "waitingRewardsServed": 0,
+        "rejected": [
+            {
+                "line": 3,
+                "code": "SPRING 2",
+                "error": "the code contains spaces or control characters",
+            }
+        ],
+    }
+    assert preview["codeBank"]["remaining"] == 0
+
+    # when the same file is imported
+    imported = console.data(
+        UPLOAD_CODES, {"input": {"codeBankId": bank["id"], "csv": csv_text}}, as_=console.marketer
+    )["uploadCodes"]
+
+    # then the good rows are in the bank
+    assert (imported["report"]["accepted"], imported["report"]["dryRun"]) == (2, False)
+    assert console.data(BANKS, as_=console.marketer)["codeBanks"] == [
+        {"id": bank["id"], "name": "Spring", "remaining": 2, "handedOut": 0}
+    ]
+
+
+def test_code_bank_mistakes_come_back_on_their_fields(console: Console) -> None:
+    # given a bank named Spring
+    first = console.data(CREATE_BANK, {"input": {"name": "Spring"}}, as_=console.marketer)
+    bank_id = first["createCodeBank"]["codeBank"]["id"]
+
+    # when a second bank takes the name, an empty file is sent, and an unknown bank is named
+    taken = console.data(CREATE_BANK, {"input": {"name": "Spring"}}, as_=console.marketer)
+    empty = console.data(
+        UPLOAD_CODES, {"input": {"codeBankId": bank_id, "csv": " \n"}}, as_=console.marketer
+    )
+    unknown = console.data(
+        UPLOAD_CODES,
+        {"input": {"codeBankId": global_id("CodeBank", "999"), "csv": "A-1\n"}},
+        as_=console.marketer,
+    )
+
+    # then each says what to fix, on its field
+    assert [(e["field"], e["code"]) for e in taken["createCodeBank"]["errors"]] == [
+        (["input", "name"], "NAME_TAKEN")
+    ]
+    assert [(e["field"], e["code"]) for e in empty["uploadCodes"]["errors"]] == [
+        (["input", "csv"], "INVALID")
+    ]
+    assert [e["code"] for e in unknown["uploadCodes"]["errors"]] == ["NOT_FOUND"]
+
+
+def test_a_marketer_fulfils_a_gift_card_a_fan_redeemed(console: Console) -> None:
+    # given a fan with points from shares, who redeems a gift card from the catalog
+    console.data(
+        CREATE_RULE,
+        {
+            "input": {
+                "name": "Shared",
+                "trigger": "SHARE_RECORDED",
+                "rewardKind": "POINTS",
+                "points": 60,
+            }
+        },
+        as_=console.marketer,
+    )
+    console.rewards_rest(
+        "POST",
+        "/v1/catalog",
+        {
+            "name": "10 EUR card",
+            "kind": "GIFT_CARD",
+            "cost_points": 50,
+            "gift_card_amount_cents": 1000,
+            "gift_card_currency": "EUR",
+        },
+    )
+    fan_id = console.fan_id()
+    console.share(fan_id, "share-1")
+    item = console.data(CATALOG, as_=console.fan)["rewardCatalog"][0]
+    redeemed = console.data(REDEEM, {"id": item["id"]}, as_=console.fan)["redeemReward"]
+    assert redeemed["errors"] == [], redeemed
+
+    # when the marketer opens the queue and fulfils the order
+    queue = console.data(GIFT_CARDS, as_=console.marketer)["giftCardOrders"]
+    assert [(o["amountCents"], o["currency"], o["status"], o["reason"]) for o in queue] == [
+        (1000, "EUR", "PENDING", "Redeemed from the catalog")
+    ]
+    order_id = queue[0]["id"]
+    fulfilled = console.data(
+        FULFIL, {"input": {"id": order_id, "cardCode": " CARD-123 "}}, as_=console.marketer
+    )["fulfilGiftCardOrder"]
+    again = console.data(
+        FULFIL, {"input": {"id": order_id, "cardCode": "CARD-456"}}, as_=console.marketer
+    )["fulfilGiftCardOrder"]
+
+    # then it leaves the pending queue, a second fulfilment is refused, and the fan sees it
+    assert fulfilled == {"order": {"id": order_id, "status": "DONE"}, "errors": []}
+    assert [e["code"] for e in again["errors"]] == ["ALREADY_DONE"]
+    assert console.data(GIFT_CARDS, as_=console.marketer)["giftCardOrders"] == []
+    done = console.data(GIFT_CARDS, {"status": "DONE"}, as_=console.marketer)["giftCardOrders"]
+    assert [o["id"] for o in done] == [order_id]
+    assert done[0]["fulfilledAt"] is not None
+    mine = console.data(FAN_VIEW, as_=console.fan)["viewerRedemptions"]
+    assert [(r["itemName"], r["costPoints"], r["giftCardStatus"]) for r in mine] == [
+        ("10 EUR card", 50, "FULFILLED")
+    ]
+
+
+def test_a_marketer_writes_a_note_a_fan_asked_for(console: Console) -> None:
+    # given a fan who likes handwritten notes, thanked by a note rule for a share
+    console.data(PREFERENCES, as_=console.fan)
+    console.data(
+        CREATE_RULE,
+        {
+            "input": {
+                "name": "Note",
+                "trigger": "SHARE_RECORDED",
+                "rewardKind": "THANK_YOU_NOTE",
+                "noteTemplate": "Thank you for sharing!",
+            }
+        },
+        as_=console.marketer,
+    )
+    console.share(console.fan_id(), "share-1")
+    console.deliver_thank_yous()
+
+    # when the marketer opens the queue and marks the note written
+    queue = console.data(NOTES, as_=console.marketer)["handwrittenNotes"]
+    assert [(n["displayName"], n["status"]) for n in queue] == [("Ann", "PENDING")]
+    written = console.data(MARK_WRITTEN, {"id": queue[0]["id"]}, as_=console.marketer)
+    again = console.data(MARK_WRITTEN, {"id": queue[0]["id"]}, as_=console.marketer)
+
+    # then it is done once, and the pending queue is empty
+    assert written["markNoteWritten"]["note"]["status"] == "DONE"
+    assert [e["code"] for e in again["markNoteWritten"]["errors"]] == ["ALREADY_DONE"]
+    assert console.data(NOTES, as_=console.marketer)["handwrittenNotes"] == []
+
+
+def test_fans_cannot_see_or_run_the_console(console: Console) -> None:
+    # when a fan asks for each marketer field and mutation
+    fields = ("rewardRules", "codeBanks", "giftCardOrders", "handwrittenNotes")
+    reads = {
+        name: console.graphql(f"query {{ {name} {{ id }} }}", as_=console.fan) for name in fields
+    }
+    write = console.graphql(
+        CREATE_RULE,
+        {"input": {"name": "Mine", "trigger": "SHARE_RECORDED", "rewardKind": "POINTS"}},
+        as_=console.fan,
+    )
+    anonymous = post_graphql(console.client, "query { codeBanks { id } }").json
+
+    # then every one is refused at the top level, and nothing was created
+    for name, body in reads.items():
+        assert body["data"] is None
+        assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
+            ([name], "FORBIDDEN")
+        ]
+    assert [e["extensions"]["code"] for e in write["errors"]] == ["FORBIDDEN"]
+    assert [e["extensions"]["code"] for e in anonymous["errors"]] == ["UNAUTHENTICATED"]
+    assert console.data(RULES, as_=console.marketer)["rewardRules"] == []
+
+
+def test_a_fan_reads_the_configured_tiers_and_only_their_own_redemptions(
+    console: Console,
+) -> None:
+    # when a fan and a marketer read the tiers, and the marketer asks for "their" redemptions
+    fan_view = console.data(FAN_VIEW, as_=console.fan)
+    marketer_tiers = console.data("query { tierThresholds { tier } }", as_=console.marketer)
+    marketer_redemptions = console.graphql(
+        "query { viewerRedemptions { id } }", as_=console.marketer
+    )
+
+    # then the tiers are rewards' thresholds, and redemptions are for fans
+    assert fan_view["tierThresholds"] == [
+        {"tier": "FAN", "lifetimePoints": 0},
+        {"tier": "ADVOCATE", "lifetimePoints": 100},
+        {"tier": "INSIDER", "lifetimePoints": 500},
+        {"tier": "AMBASSADOR", "lifetimePoints": 2000},
+    ]
+    assert fan_view["viewerRedemptions"] == []
+    assert len(marketer_tiers["tierThresholds"]) == 4
+    assert [e["extensions"]["code"] for e in marketer_redemptions["errors"]] == ["FORBIDDEN"]
