@@ -7,6 +7,7 @@ from services.referrals.errors import NotAllowed
 
 STAFF = frozenset({"marketer", "admin", "system"})
 CONVERSIONS_WRITE = "CONVERSIONS_WRITE"
+STATS_READ = "STATS_READ"
 
 
 def require_fan() -> str:
@@ -53,3 +54,12 @@ def require_signed_in() -> Principal:
     if principal.role == "anonymous":
         raise NotAllowed("Sign in first.")
     return principal
+
+
+def is_stats_reader(principal: Principal) -> bool:
+    """A partner key allowed to read aggregate statistics (links and packs, never fans)."""
+    return (
+        principal.role == "partner"
+        and bool(principal.api_key_id)
+        and STATS_READ in principal.scopes
+    )

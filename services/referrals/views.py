@@ -21,9 +21,10 @@ from services.referrals import stats as stats_service
 from services.referrals.apidoc import Operation, documented
 from services.referrals.components import ReferralsComponents, get_components
 from services.referrals.directory import LinkTarget
-from services.referrals.errors import InvalidReference
+from services.referrals.errors import InvalidReference, NotAllowed
 from services.referrals.permissions import (
     is_staff,
+    is_stats_reader,
     require_fan,
     require_partner,
     require_self_or_staff,
@@ -369,7 +370,17 @@ def _stats(scope: stats_service.Scope) -> tuple[Response, int]:
 def _keys_visible_to(
     session: Any, principal: Any, scope: stats_service.Scope, keys: list[str]
 ) -> list[str]:
-    """A fan sees the numbers of their own links and their own fan id, nothing else."""
+    """A fan sees the numbers of their own links and their own fan id, nothing else.
+
+    A partner key with STATS_READ sees any link's or pack's aggregates: counts keyed by
+    link or pack id, nothing that names a fan.
+    """
+    if is_stats_reader(principal):
+        if scope is stats_service.Scope.FAN:
+            raise NotAllowed(
+                "A partner key with STATS_READ reads link and pack statistics, not a fan's."
+            )
+        return keys
     if principal.role != "fan":
         require_staff()
     if scope is stats_service.Scope.FAN:
@@ -413,7 +424,8 @@ def fan_stats() -> tuple[Response, int]:
 @api.get("/stats/packs")
 @documented(
     Operation(
-        summary="Per pack (staff only): shares, clicks, previews, bots, conversions, revenue.",
+        summary="Per pack (staff, STATS_READ keys): shares, clicks, previews, bots, "
+        "conversions, revenue.",
         query=StatsQuerySchema,
         responses={200: TallyListSchema},
         errors=(403, 422),
@@ -464,7 +476,9 @@ def daily_stats() -> tuple[Response, int]:
     )
 )
 def top_fans() -> tuple[Response, int]:
-    require_signed_in()
+    principal = require_signed_in()
+    if principal.role == "partner":
+        raise NotAllowed("The leaderboard names fans: partner keys cannot read it.")
     query = _query(TopFansQuerySchema)
     with get_runtime().db.transaction() as session:
         items = stats_service.top_fans(session, since=query["since"], first=query["first"])

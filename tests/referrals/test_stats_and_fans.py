@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
+from services.common.internal_auth import Principal
 from services.referrals.models import clicks, referral_links
 from tests.referrals.conftest import MARKETER, PARTNER, PHONE_SAFARI, ReferralsHarness, fan
 
@@ -95,6 +98,78 @@ def test_a_fan_sees_only_their_own_numbers(live_pack: ReferralsHarness) -> None:
     assert [item["id"] for item in fans["items"]] == ["fan-1"]
     assert [item["id"] for item in own_links["items"]] == [links["a"]["id"]]
     assert packs.status_code == 403
+
+
+STATS_READER = Principal(role="partner", api_key_id="key-7", scopes=("STATS_READ",))
+
+
+def test_a_stats_read_partner_reads_link_and_pack_aggregates(live_pack: ReferralsHarness) -> None:
+    links = busy_day(live_pack)
+    today = datetime.now(UTC).date()
+
+    # when a partner key with STATS_READ asks for a link's, the pack's and a daily series
+    link_a = live_pack.call("GET", f"/v1/stats/links?ids={links['c']['id']}", STATS_READER)
+    pack = live_pack.call("GET", "/v1/stats/packs?ids=pack-1", STATS_READER)
+    daily = live_pack.call(
+        "GET", f"/v1/stats/daily?scope=pack&id=pack-1&start={today}&end={today}", STATS_READER
+    )
+
+    # then it gets the counts, and nothing in them names a fan
+    assert link_a.status_code == pack.status_code == daily.status_code == 200
+    assert link_a.json is not None
+    assert pack.json is not None
+    assert daily.json is not None
+    assert link_a.json["items"] == [
+        {
+            "id": links["c"]["id"],
+            "shares": 0,
+            "human_clicks": 1,
+            "unique_visitors": 1,
+            "preview_fetches": 0,
+            "bot_clicks": 0,
+            "conversions": 0,
+            "revenue": {},
+        }
+    ]
+    assert (pack.json["items"][0]["human_clicks"], pack.json["items"][0]["conversions"]) == (4, 1)
+    assert daily.json["items"][0]["human_clicks"] == 4
+    assert "fan" not in repr([link_a.json, pack.json, daily.json])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/stats/fans?ids=fan-1",
+        "/v1/stats/daily?scope=fan&id=fan-1&start=2026-01-01&end=2026-01-02",
+        "/v1/stats/top-fans?first=5",
+    ],
+)
+def test_a_stats_read_partner_cannot_read_numbers_about_fans(
+    live_pack: ReferralsHarness, path: str
+) -> None:
+    busy_day(live_pack)
+
+    # when a partner key with STATS_READ asks for per-fan numbers or the leaderboard
+    response = live_pack.call("GET", path, STATS_READER)
+
+    # then it is refused with a reason
+    assert response.status_code == 403
+    assert response.json is not None
+    assert response.json["error"]["code"] == "FORBIDDEN"
+    assert "partner" in response.json["error"]["message"]
+
+
+def test_partner_keys_without_stats_read_get_no_stats(live_pack: ReferralsHarness) -> None:
+    links = busy_day(live_pack)
+    wrong_scope = Principal(role="partner", api_key_id="key-8", scopes=("CONTENT_READ",))
+
+    # when partner keys without STATS_READ ask for a link's or the pack's numbers
+    for principal in (PARTNER, wrong_scope):
+        by_link = live_pack.call("GET", f"/v1/stats/links?ids={links['a']['id']}", principal)
+        by_pack = live_pack.call("GET", "/v1/stats/packs?ids=pack-1", principal)
+
+        # then both are refused
+        assert (by_link.status_code, by_pack.status_code) == (403, 403)
 
 
 def test_a_daily_series_has_every_day_of_the_range(live_pack: ReferralsHarness) -> None:
