@@ -13,6 +13,7 @@ from gateway.account.types import FanTier
 from gateway.core.context import context_of
 from gateway.core.inputs import upper
 from gateway.core.loaders import then
+from gateway.core.pagination import connection_from_page, page_window
 from gateway.core.permissions import FAN, STAFF, requires
 from gateway.core.selections import selects
 from gateway.core.types import DateTime, Node, PageInfo, node_id_resolver
@@ -168,6 +169,38 @@ class PackStats(graphene.ObjectType):
     feedback = graphene.Field(FeedbackTally, required=True, description="Fan feedback.")
 
 
+class Feedback(graphene.ObjectType):
+    """What one fan said about a pack (who said it is not shown)."""
+
+    id = graphene.ID(required=True, description="Opaque global id of the feedback.")
+    sentiment = graphene.Field(FeedbackSentiment, required=True, description="What they think.")
+    text = graphene.String(description="Their words, if any.")
+    created_at = DateTime(required=True, description="When it was left.")
+
+    resolve_id = staticmethod(node_id_resolver("Feedback"))
+
+    @staticmethod
+    def resolve_sentiment(root: dict[str, Any], _info: GraphQLResolveInfo) -> Any:
+        return upper(root.get("sentiment"))
+
+
+class FeedbackEdge(graphene.ObjectType):
+    """A feedback in a page of feedback."""
+
+    node = graphene.Field(Feedback, required=True, description="The feedback.")
+    cursor = graphene.String(required=True, description="Where it sits in the list.")
+
+
+class FeedbackConnection(graphene.ObjectType):
+    """A page of a pack's feedback, newest first."""
+
+    edges = graphene.List(
+        graphene.NonNull(FeedbackEdge), required=True, description="The feedback of this page."
+    )
+    page_info = graphene.Field(PageInfo, required=True, description="Where the page sits.")
+    total_count = graphene.Int(required=True, description="Feedback over all pages.")
+
+
 def _count(record: dict[str, Any] | None, *names: str) -> int:
     record = record or {}
     for name in names:
@@ -214,6 +247,15 @@ class ContentPack(graphene.ObjectType):
     stats = graphene.Field(
         PackStats,
         description="Marketers only; null for fans and partners.",
+    )
+    feedback = graphene.Field(
+        FeedbackConnection,
+        first=graphene.Int(description="How many (at most 100; 20 if omitted)."),
+        after=graphene.String(description="The `endCursor` of the previous page."),
+        description=(
+            "Marketers only; null for others. What fans said, newest first "
+            "(one content call per pack: meant for one pack's page)."
+        ),
     )
 
     resolve_id = staticmethod(node_id_resolver("ContentPack"))
@@ -283,6 +325,27 @@ class ContentPack(graphene.ObjectType):
                     "ideas": _count(feedback, "ideas"),
                 },
             },
+        )
+
+    @staticmethod
+    @requires(STAFF, otherwise_null=True)
+    def resolve_feedback(
+        root: dict[str, Any],
+        info: GraphQLResolveInfo,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Any:
+        context = context_of(info)
+        window = page_window(first, after, context.settings.graphql_max_page_size)
+        pack_id = str(root["id"])
+        page = context.loaders.defer(
+            lambda: context.backend("content").call(
+                "GET", f"/v1/packs/{pack_id}/feedback", context.principal, params=window.params
+            ),
+            name="PackFeedback",
+        )
+        return then(
+            page, lambda body: connection_from_page(body, node_type="Feedback", window=window)
         )
 
 

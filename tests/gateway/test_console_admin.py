@@ -6,6 +6,8 @@ through its own consumer, and thank-yous are delivered by its own function.
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +18,7 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy import select
 
 from gateway.core.ids import global_id, raw_id_of
@@ -472,3 +475,107 @@ def test_a_fan_reads_the_configured_tiers_and_only_their_own_redemptions(
     assert fan_view["viewerRedemptions"] == []
     assert len(marketer_tiers["tierThresholds"]) == 4
     assert [e["extensions"]["code"] for e in marketer_redemptions["errors"]] == ["FORBIDDEN"]
+
+
+LEAVE_FEEDBACK = """
+mutation ($input: LeaveFeedbackInput!) { leaveFeedback(input: $input) { errors { code } } }
+"""
+PACK_FEEDBACK = """
+query ($id: ID!, $first: Int, $after: String) {
+  node(id: $id) {
+    ... on ContentPack {
+      feedback(first: $first, after: $after) {
+        totalCount
+        edges { node { sentiment text createdAt } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+}
+"""
+
+
+CREATE_PACK = """
+mutation ($input: CreateContentPackInput!) {
+  createContentPack(input: $input) { contentPack { id } errors { code } }
+}
+"""
+UPLOAD = """
+mutation ($input: UploadAssetInput!) { uploadAsset(input: $input) { errors { code } } }
+"""
+PUBLISH = "mutation ($id: ID!) { publishContentPack(id: $id) { errors { code } } }"
+
+
+def publish_pack(console: Console) -> str:
+    """A published pack with one image, made through GraphQL as the console does."""
+    created = console.data(
+        CREATE_PACK,
+        {
+            "input": {
+                "title": "Behind the scenes",
+                "summary": "How the new shop was built.",
+                "story": "It started with a *sketch*.",
+                "purpose": "LEARN",
+                "destinationUrl": "https://shop.example/new",
+                "tags": ["shop"],
+                "captions": [{"channel": "X", "text": "Look at this"}],
+            }
+        },
+        as_=console.marketer,
+    )["createContentPack"]
+    pack_id: str = created["contentPack"]["id"]
+    image = io.BytesIO()
+    Image.new("RGB", (320, 240), "blue").save(image, "JPEG")
+    image.seek(0)
+    operations = {"query": UPLOAD, "variables": {"input": {"packId": pack_id, "file": None}}}
+    uploaded = console.client.post(
+        "/graphql",
+        data={
+            "operations": json.dumps(operations),
+            "map": json.dumps({"0": ["variables.input.file"]}),
+            "0": (image, "photo.jpg", "image/jpeg"),
+        },
+        content_type="multipart/form-data",
+        headers=bearer(console.marketer),
+    ).get_json()
+    assert uploaded["data"]["uploadAsset"]["errors"] == [], uploaded
+    console.services.process_uploads()
+    published = console.data(PUBLISH, {"id": pack_id}, as_=console.marketer)
+    assert published["publishContentPack"]["errors"] == []
+    console.services.deliver_events()
+    return pack_id
+
+
+def test_a_marketer_reads_a_packs_feedback_newest_first(console: Console) -> None:
+    # given a published pack on which two fans left feedback, one after the other
+    pack_id = publish_pack(console)
+    other_fan = sign_up(console.client, email="bo@example.com", display_name="Bo")
+    other = other_fan.json["data"]["signUp"]["token"]
+    for token, sentiment, text in (
+        (console.fan, "POSITIVE", "Loved the sketches"),
+        (other, "IDEA", "Show the night shift"),
+    ):
+        left = console.data(
+            LEAVE_FEEDBACK,
+            {"input": {"packId": pack_id, "sentiment": sentiment, "text": text}},
+            as_=token,
+        )
+        assert left["leaveFeedback"]["errors"] == []
+
+    # when the marketer reads it a page of one at a time, and a fan tries to
+    first = console.data(PACK_FEEDBACK, {"id": pack_id, "first": 1}, as_=console.marketer)
+    cursor = first["node"]["feedback"]["pageInfo"]["endCursor"]
+    second = console.data(
+        PACK_FEEDBACK, {"id": pack_id, "first": 1, "after": cursor}, as_=console.marketer
+    )
+    as_fan = console.data(PACK_FEEDBACK, {"id": pack_id}, as_=console.fan)
+
+    # then it comes newest first with the words, and fans see none of it
+    pages = [first["node"]["feedback"], second["node"]["feedback"]]
+    assert [page["totalCount"] for page in pages] == [2, 2]
+    assert [(e["node"]["sentiment"], e["node"]["text"]) for p in pages for e in p["edges"]] == [
+        ("IDEA", "Show the night shift"),
+        ("POSITIVE", "Loved the sketches"),
+    ]
+    assert [page["pageInfo"]["hasNextPage"] for page in pages] == [True, False]
+    assert as_fan["node"]["feedback"] is None
