@@ -209,6 +209,31 @@ class Figures:
     ledger_ok: bool
     ledger_entries: int
     ledger_total: int
+    statements_per_event: float
+
+
+def statements_per_event(app: Any, runtime: Any, events: int = 500) -> float:
+    """SQL statements the consumer sends per share event (counted with SQLAlchemy's hook).
+
+    Run in this process after the checks, on fans that exist already, as in
+    the steady state. BEGIN, COMMIT, the pool's ping and its reset are not
+    statements SQLAlchemy sees; each costs one more round trip.
+    """
+    from sqlalchemy import event as sqlalchemy_event
+
+    seen: list[str] = []
+
+    def count(*_: Any) -> None:
+        seen.append("")
+
+    sqlalchemy_event.listen(runtime.db.engine, "before_cursor_execute", count)
+    try:
+        with app.app_context():
+            for _ in range(events):
+                runtime.consumer.apply(runtime.db, share_event(random.randrange(FANS)))
+    finally:
+        sqlalchemy_event.remove(runtime.db.engine, "before_cursor_execute", count)
+    return len(seen) / events
 
 
 def cpu_model() -> str:
@@ -251,6 +276,9 @@ def print_report(f: Figures) -> None:
         f"checks: rewards {f.reward_rows:,} for {f.events:,} distinct events; "
         f"duplicates {f.duplicate_rewards}; lost {f.lost}; ledger balanced: {f.ledger_ok} "
         f"({f.ledger_entries:,} entries, sum {f.ledger_total})"
+    )
+    print(
+        f"SQL statements per event (steady state, SQLAlchemy's count): {f.statements_per_event:.1f}"
     )
     print()
     print("targets:")
@@ -420,6 +448,7 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
             ]
         latencies.sort()
         worker.kill()
+        statements = statements_per_event(app, runtime)
 
         print_report(
             Figures(
@@ -441,6 +470,7 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
                 ledger_ok=report.ok,
                 ledger_entries=report.entries,
                 ledger_total=report.total,
+                statements_per_event=statements,
             )
         )
         runtime.db.dispose()

@@ -65,4 +65,3 @@ def openapi_command() -> None:
 
     write_openapi()
     click.echo(f"wrote {OPENAPI_PATH}")
-

@@ -66,6 +66,15 @@ def create_delivery(
     channel = session.scalar(
         select(fan_profiles.c.thank_you_channel).where(fan_profiles.c.fan_id == fan_id)
     )
+    create_delivery_for_channel(
+        session, reward_id=reward_id, fan_id=fan_id, channel=channel, queue=queue
+    )
+
+
+def create_delivery_for_channel(
+    session: Session, *, reward_id: int, fan_id: str, channel: str | None, queue: TaskQueue | None
+) -> None:
+    """:func:`create_delivery` when the caller already read the fan's channel."""
     now = utcnow()
     if channel in (None, NONE):
         session.execute(

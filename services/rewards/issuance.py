@@ -11,8 +11,9 @@ issuance on its own, whatever path delivers the event.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,11 +24,12 @@ from services.common.outbox import Outbox, utcnow
 from services.common.sql import insert_ignoring_conflicts
 from services.rewards import code_banks, ledger
 from services.rewards.deeds import HUMAN_CLICKS_REACHED, TIER_REACHED, Deed
-from services.rewards.deliveries import create_delivery
+from services.rewards.deliveries import create_delivery, create_delivery_for_channel
 from services.rewards.gift_cards import PURCHASE_TASK, place_gift_card_order
 from services.rewards.interfaces import TaskQueue
 from services.rewards.messages import render_note
 from services.rewards.models import (
+    accounts,
     fan_badges,
     fan_profiles,
     packs,
@@ -35,6 +37,7 @@ from services.rewards.models import (
     rule_fan_counters,
     rules,
 )
+from services.rewards.rule_cache import RuleCache, rules_version_query
 from services.rewards.sql import enqueue_after_commit
 from services.rewards.tiers import move_tier_if_needed, tier_rank
 
@@ -51,6 +54,16 @@ class IssuanceContext:
     thresholds: dict[str, int]
     gift_card_provider: str
     queue: TaskQueue | None
+    rule_cache: RuleCache = field(default_factory=RuleCache)
+
+
+@dataclass(frozen=True)
+class Fan:
+    """What issuance needs to know about the fan, read in one statement."""
+
+    fan_id: str
+    account_id: int
+    channel: str | None
 
 
 class _RuleSkipped(Exception):
@@ -64,23 +77,47 @@ def reward_idempotency_key(rule_id: int, event_id: str) -> str:
 
 def issue_rewards_for_deed(session: Session, deed: Deed, context: IssuanceContext) -> list[int]:
     """Apply every live rule the deed matches; returns the ids of rewards issued now."""
+    version, fan = _read_fan(session, deed.fan_id)
     issued: list[int] = []
-    for rule in matching_rules(session, deed):
-        reward_id = issue_reward(session, rule, deed, context)
+    live = context.rule_cache.live_rules(session, deed.trigger, version)
+    for rule in matching_rules(session, deed, live):
+        reward_id = issue_reward(session, rule, deed, context, fan)
         if reward_id is not None:
             issued.append(reward_id)
     return issued
 
 
-def matching_rules(session: Session, deed: Deed) -> list[dict[str, Any]]:
-    candidates = session.execute(
-        select(rules)
-        .where(and_(rules.c.trigger == deed.trigger, rules.c.paused.is_(False)))
-        .order_by(rules.c.id)
-    ).mappings()
+def _read_fan(session: Session, fan_id: str) -> tuple[int | None, Fan]:
+    """The rules version, the fan's account and thank-you channel, in one round trip."""
+    row = session.execute(
+        select(
+            rules_version_query().label("rules_version"),
+            select(accounts.c.id)
+            .where(accounts.c.fan_id == fan_id)
+            .scalar_subquery()
+            .label("account_id"),
+            select(fan_profiles.c.thank_you_channel)
+            .where(fan_profiles.c.fan_id == fan_id)
+            .scalar_subquery()
+            .label("channel"),
+        )
+    ).one()
+    account_id = row.account_id
+    if account_id is None:
+        account_id = ledger.open_fan_account(session, fan_id)
+    version = None if row.rules_version is None else int(row.rules_version)
+    return version, Fan(fan_id=fan_id, account_id=int(account_id), channel=row.channel)
+
+
+def matching_rules(
+    session: Session, deed: Deed, candidates: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The rules among ``candidates`` (live rules of the deed's trigger) the deed satisfies."""
     pack_tags: list[str] | None = None
     matched = []
     for rule in candidates:
+        if rule["trigger"] != deed.trigger:
+            continue
         if deed.trigger == HUMAN_CLICKS_REACHED and rule["trigger_clicks"] != deed.milestone:
             continue
         if deed.trigger == TIER_REACHED and (
@@ -95,7 +132,7 @@ def matching_rules(session: Session, deed: Deed) -> list[dict[str, Any]]:
                 pack_tags = _pack_tags(session, deed.pack_id)
             if rule["tag"].lower() not in pack_tags:
                 continue
-        matched.append(dict(rule))
+        matched.append(rule)
     return matched
 
 
@@ -107,13 +144,16 @@ def _pack_tags(session: Session, pack_id: str | None) -> list[str]:
 
 
 def issue_reward(
-    session: Session, rule: dict[str, Any], deed: Deed, context: IssuanceContext
+    session: Session, rule: dict[str, Any], deed: Deed, context: IssuanceContext, fan: Fan
 ) -> int | None:
     """Issue ``rule``'s reward for ``deed`` unless it was issued before or a limit says no."""
     after_commit: list[tuple[str, int]] = []
+    # A savepoint costs two round trips; only a rule that may still say no
+    # after its reward row is written needs one to take that row back.
+    scope = session.begin_nested() if _may_skip(rule) else contextlib.nullcontext()
     try:
-        with session.begin_nested():
-            reward_id = _claim_reward(session, rule, deed)
+        with scope:
+            reward_id = _claim_reward(session, rule, deed, fan)
             if reward_id is None:
                 log.info("rule %s already rewarded event %s", rule["id"], deed.event_id)
                 return None
@@ -123,13 +163,18 @@ def issue_reward(
                 session,
                 rule=rule,
                 deed=deed,
+                fan=fan,
                 reward_id=reward_id,
                 context=context,
                 after_commit=after_commit,
             )
             if status == ISSUED:
-                create_delivery(
-                    session, reward_id=reward_id, fan_id=deed.fan_id, queue=context.queue
+                create_delivery_for_channel(
+                    session,
+                    reward_id=reward_id,
+                    fan_id=deed.fan_id,
+                    channel=fan.channel,
+                    queue=context.queue,
                 )
     except _RuleSkipped as skipped:
         log.info("rule %s gives nothing for event %s: %s", rule["id"], deed.event_id, skipped)
@@ -139,8 +184,16 @@ def issue_reward(
     return reward_id
 
 
-def _claim_reward(session: Session, rule: dict[str, Any], deed: Deed) -> int | None:
-    account_id = ledger.ensure_fan_account(session, deed.fan_id)
+def _may_skip(rule: dict[str, Any]) -> bool:
+    """Whether a cap, the budget or a badge already held may refuse the reward."""
+    return (
+        rule["reward_kind"] == "BADGE"
+        or rule["budget"] is not None
+        or any(rule[cap] is not None for cap in ("cap_per_day", "cap_per_week", "cap_total"))
+    )
+
+
+def _claim_reward(session: Session, rule: dict[str, Any], deed: Deed, fan: Fan) -> int | None:
     row = session.execute(
         insert_ignoring_conflicts(session, rewards)
         .values(
@@ -148,7 +201,7 @@ def _claim_reward(session: Session, rule: dict[str, Any], deed: Deed) -> int | N
             event_id=deed.event_id,
             event_type=deed.event_type,
             fan_id=deed.fan_id,
-            account_id=account_id,
+            account_id=fan.account_id,
             kind=rule["reward_kind"],
             points=rule["points"] if rule["reward_kind"] == "POINTS" else 0,
             badge_code=rule["badge_code"],
@@ -232,13 +285,14 @@ def _grant(
     *,
     rule: dict[str, Any],
     deed: Deed,
+    fan: Fan,
     reward_id: int,
     context: IssuanceContext,
     after_commit: list[tuple[str, int]],
 ) -> str:
     kind = rule["reward_kind"]
     if kind == "POINTS":
-        grant_points(session, deed.fan_id, int(rule["points"]), reward_id, context)
+        grant_points(session, fan.account_id, int(rule["points"]), reward_id, context)
     elif kind == "BADGE":
         awarded = session.execute(
             insert_ignoring_conflicts(session, fan_badges)
@@ -276,10 +330,9 @@ def _grant(
 
 
 def grant_points(
-    session: Session, fan_id: str, points: int, reward_id: int, context: IssuanceContext
+    session: Session, account_id: int, points: int, reward_id: int, context: IssuanceContext
 ) -> None:
     """Credit points from the program, then move the fan's tier if lifetime points say so."""
-    account_id = ledger.ensure_fan_account(session, fan_id)
     account = ledger.post_journal(
         session,
         fan_account_id=account_id,

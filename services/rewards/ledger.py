@@ -9,16 +9,20 @@ same transaction as the entries.
 
 from __future__ import annotations
 
+import threading
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, insert, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from services.common.outbox import utcnow
 from services.common.sql import insert_ignoring_conflicts
 from services.rewards.models import accounts, ledger_entries
+from services.rewards.sql import run_after_commit
 
 # Program accounts: where points come from, and where redeemed points go.
 POINTS_ISSUED = "program:points_issued"
@@ -45,9 +49,15 @@ def ensure_fan_account(session: Session, fan_id: str) -> int:
     found = session.scalar(select(accounts.c.id).where(accounts.c.fan_id == fan_id))
     if found is not None:
         return int(found)
+    return open_fan_account(session, fan_id)
+
+
+def open_fan_account(session: Session, fan_id: str) -> int:
+    """Open ``fan_id``'s account, or find the one a concurrent transaction just opened."""
     now = utcnow()
-    session.execute(
-        insert_ignoring_conflicts(session, accounts).values(
+    opened = session.execute(
+        insert_ignoring_conflicts(session, accounts)
+        .values(
             kind="FAN",
             fan_id=fan_id,
             balance=0,
@@ -56,12 +66,39 @@ def ensure_fan_account(session: Session, fan_id: str) -> int:
             created_at=now,
             updated_at=now,
         )
-    )
+        .returning(accounts.c.id)
+    ).first()
+    if opened is not None:
+        return int(opened.id)
     return int(session.scalar(select(accounts.c.id).where(accounts.c.fan_id == fan_id)) or 0)
+
+
+# Program accounts are opened once and never change: their ids are cached per
+# database (engine), so posting a journal does not look them up every time.
+_program_ids: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
+_program_ids_lock = threading.Lock()
 
 
 def program_account_id(session: Session, code: str) -> int:
     """The id of a program account, opened on first use."""
+    engine = session.get_bind()
+    cache = _program_ids.get(engine) if isinstance(engine, Engine) else None
+    if cache is not None and code in cache:
+        return cache[code]
+    account_id = _find_or_open_program_account(session, code)
+    if isinstance(engine, Engine):
+        # Only once committed: an account opened by a transaction that rolls
+        # back must not be remembered.
+        run_after_commit(session, lambda: _remember(engine, code, account_id))
+    return account_id
+
+
+def _remember(engine: Engine, code: str, account_id: int) -> None:
+    with _program_ids_lock:
+        _program_ids.setdefault(engine, {})[code] = account_id
+
+
+def _find_or_open_program_account(session: Session, code: str) -> int:
     found = session.scalar(select(accounts.c.id).where(accounts.c.code == code))
     if found is not None:
         return int(found)

@@ -111,6 +111,15 @@ rules = Table(
     Column("updated_at", Timestamp, nullable=False),
 )
 
+# One row, bumped in the transaction of every change to a rule: workers cache
+# the live rules and reload them when the version they read differs.
+rules_version = Table(
+    "rules_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
+
 rule_fan_counters = Table(
     "rule_fan_counters",
     metadata,

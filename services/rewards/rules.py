@@ -11,6 +11,7 @@ from services.common.outbox import utcnow
 from services.rewards.code_banks import get_code_bank
 from services.rewards.errors import InvalidInput, NotFound
 from services.rewards.models import rewards, rules
+from services.rewards.rule_cache import bump_rules_version
 
 REWARD_KINDS = ("POINTS", "BADGE", "DISCOUNT_CODE", "GIFT_CARD", "THANK_YOU_NOTE")
 # What each reward kind needs set, beyond the kind itself.
@@ -63,6 +64,7 @@ def create_rule(session: Session, *, data: dict[str, Any]) -> dict[str, Any]:
         .values(**rule, budget_spent=0, created_at=now, updated_at=now)
         .returning(rules.c.id)
     ).scalar_one()
+    bump_rules_version(session)
     return get_rule(session, rule_id=int(rule_id))
 
 
@@ -73,6 +75,7 @@ def update_rule(session: Session, *, rule_id: int, changes: dict[str, Any]) -> d
     session.execute(
         update(rules).where(rules.c.id == rule_id).values(**changes, updated_at=utcnow())
     )
+    bump_rules_version(session)
     return get_rule(session, rule_id=rule_id)
 
 
