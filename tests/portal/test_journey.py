@@ -194,6 +194,10 @@ def test_a_pack_travels_from_the_console_to_a_fan_and_comes_back_as_points_and_a
     expect(item.locator(".redeemed-code")).to_have_text(re.compile(r"SPRING15-[0-9A-F]{8}"))
     expect(fan.locator(".catalog-balance")).to_have_text("60")
     expect(fan.get_by_text("100 points per approved conversion")).to_be_visible()
+    history = fan.get_by_role("region", name="What I redeemed")
+    expect(history.locator(".redemption")).to_have_count(1)
+    expect(history).to_contain_text("15% off your next order")
+    expect(history.locator(".reward-code")).to_have_text(re.compile(r"SPRING15-[0-9A-F]{8}"))
     screenshot(fan, "portal-rewards")
 
     # and when the marketer archives the pack, its funnel shows the journey

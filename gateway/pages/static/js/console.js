@@ -1,6 +1,8 @@
 // The marketer console: packs (create, edit, images, publish, archive), each pack's funnel
-// and feedback, and partner API keys. Only the public GraphQL API, as a marketer's session.
+// and feedback, reward rules, code banks, the manual queues, and partner API keys.
+// Only the public GraphQL API, as a marketer's session.
 
+import { codeBanksView, queuesView, rulesView } from "./console_rewards.js";
 import { graphql, graphqlUpload, onSessionEnded } from "./graphql.js";
 import { loadViewer, logInForm, logOut } from "./session.js";
 import {
@@ -42,7 +44,10 @@ const ASSET_POLL_LIMIT = 120;
 
 function renderNav() {
   const current = (location.hash || "#/packs").split("?")[0];
-  const links = viewer ? [["#/packs", "Packs"], ["#/packs/new", "New pack"], ["#/keys", "Partner API keys"]] : [];
+  const links = viewer
+    ? [["#/packs", "Packs"], ["#/packs/new", "New pack"], ["#/rules", "Reward rules"], ["#/code-banks", "Code banks"],
+      ["#/queues", "Manual queues"], ["#/keys", "Partner API keys"]]
+    : [];
   fill(nav,
     links.map(([href, label]) => h("li", {}, h("a", { href, "aria-current": current === href ? "page" : null }, label))),
     viewer ? h("li", {}, h("button", { type: "button", class: "link-button", onClick: onLogOut }, `Log out (${viewer.displayName})`)) : null);
@@ -133,6 +138,9 @@ const PACK_FIELDS = `id slug title summary story purpose status minTier tags des
   assets { ${ASSET_FIELDS} }
   shareKit { captions { channel text } hashtags disclosure }`;
 const PACK = `query ConsolePack($id: ID!) { contentPack(id: $id) { ${PACK_FIELDS} } }`;
+const PACK_FEEDBACK = `query ConsolePackFeedback($id: ID!) { contentPack(id: $id) { id
+  feedback(first: 50) { totalCount edges { node { id sentiment text createdAt } } } } }`;
+const SENTIMENTS = { POSITIVE: "Liked it", NEGATIVE: "Did not like it", IDEA: "Idea" };
 const PACK_STATS = `query ConsolePackStats($id: ID!) { contentPack(id: $id) { id
   stats { shares humanClicks previewFetches conversions feedback { positive negative ideas } } } }`;
 const CREATE_PACK = `mutation CreatePack($input: CreateContentPackInput!) {
@@ -240,13 +248,16 @@ async function packView(id) {
     const lifecycle = h("section", { class: "card", "aria-labelledby": "lifecycle-heading" });
     const assets = h("section", { class: "card", "aria-labelledby": "assets-heading" });
     const funnel = h("section", { class: "card", "aria-labelledby": "funnel-heading" }, h("p", { class: "loading" }, "Loading the funnel…"));
+    const feedback = h("section", { class: "card", "aria-labelledby": "feedback-heading", dataset: { title: "What fans said" } },
+      h("p", { class: "loading" }, "Loading feedback…"));
     main.append(
       h("p", { class: "breadcrumb" }, h("a", { href: "#/packs" }, "← Packs")),
       h("h1", {}, pack.title),
-      lifecycle, assets, funnel, packForm(pack));
+      lifecycle, assets, funnel, feedback, packForm(pack));
     renderLifecycle(lifecycle, pack);
     renderAssets(assets, pack, lifecycle);
     loadFunnel(funnel, pack.id);
+    loadFeedback(feedback, pack.id);
   });
   focusHeading(main);
 }
@@ -418,6 +429,25 @@ async function loadFunnel(section, id) {
       h("dt", {}, "Ideas"), h("dd", {}, String(stats.feedback.ideas))));
 }
 
+/** The pack's feedback, newest first; content serves it, apart from the funnel's numbers. */
+async function loadFeedback(section, id) {
+  const result = await graphql(PACK_FEEDBACK, { id });
+  renderSection(section, result, "contentPack", (pack) => {
+    const connection = pack ? pack.feedback : null;
+    section.append(h("h2", { id: "feedback-heading" }, "What fans said"));
+    if (!connection || !connection.edges.length) {
+      section.append(h("p", {}, "No feedback yet."));
+      return;
+    }
+    section.append(
+      h("p", { class: "hint" }, connection.totalCount > connection.edges.length
+        ? `The newest ${connection.edges.length} of ${connection.totalCount}.` : "Newest first."),
+      h("ul", { class: "feedback-list" }, connection.edges.map(({ node }) => h("li", { dataset: { sentiment: node.sentiment } },
+        h("p", {}, h("strong", {}, SENTIMENTS[node.sentiment] || titleCase(node.sentiment)), ` · ${formatDate(node.createdAt)}`),
+        node.text ? h("p", {}, node.text) : null))));
+  });
+}
+
 const SVG = "http://www.w3.org/2000/svg";
 
 function svg(tag, attributes, text) {
@@ -544,6 +574,9 @@ function route() {
   if (path === "/packs/new") return newPackView();
   if (path.startsWith("/packs/")) return packView(decodeURIComponent(path.slice("/packs/".length)));
   if (path === "/keys") return keysView();
+  if (path === "/rules") return rulesView(main);
+  if (path === "/code-banks") return codeBanksView(main);
+  if (path === "/queues") return queuesView(main);
   return packsView(params);
 }
 

@@ -27,14 +27,10 @@ const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 let viewer = null;
 
-// The rewards service's default tier thresholds (lifetime points). The GraphQL API does
-// not expose them yet; see gateway/pages/README.md.
-const TIER_THRESHOLDS = [
-  ["FAN", 0],
-  ["ADVOCATE", 100],
-  ["INSIDER", 500],
-  ["AMBASSADOR", 2000],
-];
+// [tier, lifetime points] as rewards is configured (its TIER_THRESHOLDS), lowest first;
+// read once a fan is signed in, empty while unknown (rewards down).
+let tierThresholds = [];
+const TIER_THRESHOLDS_QUERY = `query TierThresholds { tierThresholds { tier lifetimePoints } }`;
 const PURPOSES = [
   ["", "Any purpose"],
   ["LAUGH", "Laugh"],
@@ -48,13 +44,21 @@ const THANK_YOU_CHANNELS = [
   ["NONE", "No thank-you messages, please"],
 ];
 
+async function loadTierThresholds() {
+  const result = await graphql(TIER_THRESHOLDS_QUERY);
+  const tiers = result.data && result.data.tierThresholds;
+  tierThresholds = tiers ? tiers.map((entry) => [entry.tier, entry.lifetimePoints]) : [];
+}
+
 function tierPoints(tier) {
-  const entry = TIER_THRESHOLDS.find(([name]) => name === tier);
-  return entry ? entry[1] : 0;
+  const entry = tierThresholds.find(([name]) => name === tier);
+  return entry ? entry[1] : null;
 }
 
 function unlockText(minTier) {
-  return `Locked: for ${titleCase(minTier)} fans and above. Earn ${tierPoints(minTier)} lifetime points by sharing to unlock it.`;
+  const points = tierPoints(minTier);
+  const how = points === null ? "Share packs to earn points and unlock it." : `Earn ${points} lifetime points by sharing to unlock it.`;
+  return `Locked: for ${titleCase(minTier)} fans and above. ${how}`;
 }
 
 // ---------------------------------------------------------------- navigation
@@ -89,9 +93,10 @@ function goTo(hash) {
   else location.hash = hash;
 }
 
-function signedIn(user) {
+async function signedIn(user) {
   viewer = user;
   announce(`Welcome, ${user.displayName}.`);
+  await loadTierThresholds();
   goTo("#/");
 }
 
@@ -510,11 +515,11 @@ function meView() {
   graphql(STANDING).then((result) => {
     renderSection(standing, result, "viewer", (value) => {
       const user = value.user;
-      const nextIndex = TIER_THRESHOLDS.findIndex(([name]) => name === user.tier) + 1;
+      const nextIndex = tierThresholds.findIndex(([name]) => name === user.tier) + 1;
       standing.append(h("h2", { id: "standing-heading" }, "Points and tier"),
         h("p", { class: "big" }, h("span", { class: "points-balance" }, String(user.pointsBalance)), " points to spend"),
         h("p", {}, "Tier: ", h("strong", { class: "tier" }, titleCase(user.tier))),
-        nextIndex < TIER_THRESHOLDS.length ? tierProgress(user.tier, TIER_THRESHOLDS[nextIndex]) : h("p", {}, "You are at the top tier. Thank you!"),
+        tierNext(user.tier, nextIndex),
         h("h3", {}, "Badges"),
         user.badges.length
           ? h("ul", { class: "badges" }, user.badges.map((badge) => h("li", {}, h("span", { class: "badge-mark", "aria-hidden": "true" }, "★ "), badge.title,
@@ -562,9 +567,15 @@ function meView() {
   });
 }
 
+function tierNext(tier, nextIndex) {
+  if (!tierThresholds.length) return h("p", { class: "hint" }, "Progress to the next tier cannot be shown right now.");
+  if (nextIndex < tierThresholds.length) return tierProgress(tier, tierThresholds[nextIndex]);
+  return h("p", {}, "You are at the top tier. Thank you!");
+}
+
 function tierProgress(tier, [nextTier, nextPoints]) {
   const progress = h("progress", { max: String(nextPoints), value: "0", "aria-labelledby": "tier-progress-label" });
-  return h("div", { class: "tier-progress", dataset: { from: String(tierPoints(tier)), next: String(nextPoints) } },
+  return h("div", { class: "tier-progress", dataset: { from: String(tierPoints(tier) ?? 0), next: String(nextPoints) } },
     h("p", { id: "tier-progress-label" }, `Progress to ${titleCase(nextTier)} (${nextPoints} lifetime points)`),
     progress,
     h("p", { class: "hint progress-text" }, ""));
@@ -585,6 +596,7 @@ function updateProgress(standing) {
 const MY_REWARDS = `query MyRewards { viewer { rewards(first: 50) { totalCount edges { node {
   id kind status title points code note reason issuedAt } } } } }`;
 const CATALOG = `query Catalog { rewardCatalog { id title kind costPoints remaining } balance: viewer { user { pointsBalance } } }`;
+const MY_REDEMPTIONS = `query MyRedemptions { viewerRedemptions { id itemName costPoints code giftCardStatus giftCardCode createdAt } }`;
 const REDEEM = `mutation Redeem($input: RedeemRewardInput!) {
   redeemReward(input: $input) { reward { id title kind status code } pointsBalance errors { field message code } }
 }`;
@@ -593,10 +605,31 @@ function rewardsView() {
   if (!viewer) return requireSignIn("Rewards");
   const mine = h("section", { class: "card", "aria-labelledby": "rewards-heading", dataset: { title: "My rewards" } }, h("p", { class: "loading" }, "Loading…"));
   const catalog = h("section", { class: "card", "aria-labelledby": "catalog-heading", dataset: { title: "Spend your points" } }, h("p", { class: "loading" }, "Loading…"));
-  fill(main, h("h1", {}, "Rewards"), catalog, mine);
+  const redemptions = h("section", { class: "card", "aria-labelledby": "redemptions-heading", dataset: { title: "What I redeemed" } }, h("p", { class: "loading" }, "Loading…"));
+  fill(main, h("h1", {}, "Rewards"), catalog, redemptions, mine);
   focusHeading(main);
   loadMyRewards(mine);
-  loadCatalog(catalog, () => loadMyRewards(mine));
+  loadRedemptions(redemptions);
+  loadCatalog(catalog, () => {
+    loadMyRewards(mine);
+    loadRedemptions(redemptions);
+  });
+}
+
+async function loadRedemptions(section) {
+  const result = await graphql(MY_REDEMPTIONS);
+  renderSection(section, result, "viewerRedemptions", (items) => {
+    section.append(h("h2", { id: "redemptions-heading" }, "What I redeemed"));
+    if (!items.length) {
+      section.append(h("p", {}, "Nothing yet: spend your points above."));
+      return;
+    }
+    section.append(h("ul", { class: "rewards redemptions" }, items.map((item) => h("li", { class: "reward redemption" },
+      h("p", {}, h("strong", {}, item.itemName), ` · ${item.costPoints} points · ${formatDate(item.createdAt)}`),
+      item.code ? h("p", {}, "Your code: ", h("code", { class: "reward-code" }, item.code)) : null,
+      item.giftCardCode ? h("p", {}, "Gift card: ", h("code", { class: "reward-code" }, item.giftCardCode)) : null,
+      !item.code && !item.giftCardCode && item.giftCardStatus ? h("p", { class: "hint" }, item.giftCardStatus === "PENDING" ? "Gift card on its way." : titleCase(item.giftCardStatus)) : null))));
+  });
 }
 
 async function loadMyRewards(section) {
@@ -807,4 +840,5 @@ window.addEventListener("hashchange", () => {
   route();
 });
 viewer = await loadViewer();
+if (viewer) await loadTierThresholds();
 route();

@@ -1,0 +1,178 @@
+"""The console's rewards pages in a real browser: rules, code banks, the manual queues,
+a pack's feedback list, and what fans see of tiers and redemptions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from fanfare.demo import DemoReport
+from tests.portal.browsing import person, screenshot, serious_violations
+from tests.portal.conftest import needs_chromium
+from tests.portal.stack import PortalStack
+from tests.portal.test_pages import OPEN_PACK, error_of, log_in_to_console, sign_up
+from tests.support.workers import wait_until
+
+pytestmark = [pytest.mark.browser, needs_chromium]
+
+RULE = "Handwritten thanks for sharing"
+NOTE = "Thank you for sharing our story!"
+BANK = "Summer 20% off"
+
+
+def create_rule(console: Page) -> None:
+    console.get_by_role("button", name="Create rule").click()
+
+
+def bank_cell(console: Page, column: int) -> Any:
+    return console.locator("tr", has_text=BANK).locator("td").nth(column)
+
+
+def test_a_marketer_runs_rules_code_banks_and_the_note_queue(
+    stack: PortalStack, demo: DemoReport, browser: Browser, tmp_path: Path
+) -> None:
+    found: dict[str, list[dict[str, Any]]] = {}
+    marketer = person(browser, stack.gateway_url)
+    console = marketer.new_page()
+    log_in_to_console(console, demo)
+
+    # when the marketer creates a note rule without its note
+    console.get_by_role("link", name="Reward rules").click()
+    expect(console.get_by_role("heading", name="Reward rules", level=1)).to_be_visible()
+    console.get_by_label("Name", exact=True).fill(RULE)
+    console.get_by_label("Kind", exact=True).select_option("THANK_YOU_NOTE")
+    create_rule(console)
+
+    # then the server's refusal sits beside the note, and no rule is made
+    expect(console.locator(".field-error")).to_have_count(1)
+    assert "Required" in error_of(console, "Note")
+    expect(console.get_by_label("Note", exact=True)).to_be_focused()
+    expect(console.locator("tr", has_text=RULE)).to_have_count(0)
+
+    # when the note, a daily cap and a budget are given
+    console.get_by_label("Note", exact=True).fill(NOTE)
+    console.get_by_label("Per fan per day").fill("2")
+    console.get_by_label("Budget", exact=True).fill("100")
+    create_rule(console)
+
+    # then the rule is listed live with its limits, and pauses and resumes
+    row = console.locator("tr", has_text=RULE)
+    expect(row).to_contain_text("Live")
+    expect(row).to_contain_text("2/day")
+    expect(row).to_contain_text("0 of 100")
+    found["console rules"] = serious_violations(console)
+    screenshot(console, "console-rules")
+    row.get_by_role("button", name=f"Pause {RULE}").click()
+    expect(row).to_contain_text("Paused")
+    row.get_by_role("button", name=f"Resume {RULE}").click()
+    expect(row).to_contain_text("Live")
+
+    # when the marketer opens a code bank, then tries to open another with its name
+    console.get_by_role("link", name="Code banks").click()
+    console.get_by_label("Bank name").fill(BANK)
+    console.get_by_role("button", name="Create bank").click()
+    expect(bank_cell(console, 1)).to_have_text("0")
+    console.get_by_label("Bank name").fill(BANK)
+    console.get_by_role("button", name="Create bank").click()
+    expect(console.locator(".field-error")).to_have_count(1)
+    assert "exists already" in error_of(console, "Bank name")
+
+    # and previews a CSV with one bad row
+    csv_file = tmp_path / "summer.csv"
+    csv_file.write_text("code\nSUMMER-1\nSUMMER 2\nSUMMER-3\n")
+    console.get_by_label("Into bank").select_option(label=BANK)
+    console.get_by_label("CSV file", exact=True).set_input_files(csv_file)
+    console.get_by_role("button", name="Preview").click()
+
+    # then the preview names the bad row's line and problem, and nothing is imported
+    expect(console.locator(".preview-summary")).to_contain_text("2 codes will be imported")
+    bad_row = console.locator(".rejected-row")
+    expect(bad_row).to_have_count(1)
+    expect(bad_row.locator("td").nth(0)).to_have_text("3")
+    expect(bad_row).to_contain_text("SUMMER 2")
+    expect(bad_row).to_contain_text("spaces")
+    expect(bank_cell(console, 1)).to_have_text("0")
+    found["console code banks"] = serious_violations(console)
+    screenshot(console, "console-code-bank-preview")
+
+    # when the marketer imports it
+    console.get_by_role("button", name="Import 2 codes").click()
+
+    # then the good codes are in the bank
+    expect(console.locator(".imported")).to_contain_text("Imported 2 codes")
+    expect(bank_cell(console, 1)).to_have_text("2")
+
+    # given a fan who likes handwritten notes, who shares a pack and says what they think
+    fan_context = person(browser, stack.gateway_url, phone=True)
+    fan_context.grant_permissions(["clipboard-read", "clipboard-write"])
+    fan = fan_context.new_page()
+    sign_up(fan, "Noor", "noor@fans.example")
+    fan.goto("/#/account")
+    fan.get_by_label("A handwritten note by post").check()
+    fan.get_by_role("button", name="Save", exact=True).click()
+    expect(fan.locator(".saved")).to_have_text("Saved.")
+    fan.goto("/#/")
+    fan.get_by_role("link", name=OPEN_PACK.title).click()
+    fan.get_by_role("button", name="Copy my link").click()
+    expect(fan.locator(".share-status")).to_contain_text("copied")
+    fan.get_by_label("I have an idea").check()
+    fan.get_by_label("Anything to add? (optional)").fill("Show us the night shift")
+    fan.get_by_role("button", name="Send feedback").click()
+    expect(fan.locator(".feedback-status")).to_contain_text("Thank you")
+
+    # when the marketer opens the manual queues, once the note has been asked for
+    console.get_by_role("link", name="Manual queues").click()
+    note = console.locator(".queue-item", has_text=NOTE)
+
+    def note_arrived() -> bool:
+        console.reload()
+        expect(console.get_by_role("heading", name="Notes to write by hand")).to_be_visible()
+        return note.count() == 1
+
+    wait_until(note_arrived, timeout=60, interval=1, message=stack.worker_logs())
+    expect(note).to_contain_text("For Noor")
+    found["console queues"] = serious_violations(console)
+    screenshot(console, "console-queues")
+
+    # and marks it written
+    note.get_by_role("button", name="Mark written for Noor").click()
+
+    # then it leaves the queue
+    expect(note).to_have_count(0)
+
+    # and the pack's page lists the fan's idea under what fans said
+    console.get_by_role("link", name="Packs", exact=True).click()
+    console.get_by_role("link", name=OPEN_PACK.title).click()
+    said = console.get_by_role("region", name="What fans said")
+    expect(said).to_contain_text("Show us the night shift")
+    expect(said).to_contain_text("Idea")
+    found["console pack feedback"] = serious_violations(console)
+    screenshot(console, "console-pack-feedback")
+
+    # and no new page has a serious accessibility violation
+    assert {page: issues for page, issues in found.items() if issues} == {}
+    for context in (marketer, fan_context):
+        context.close()
+
+
+def test_fans_see_tier_progress_from_the_configured_thresholds(
+    stack: PortalStack, demo: DemoReport, browser: Browser
+) -> None:
+    # given a new fan
+    context = person(browser, stack.gateway_url)
+    page = context.new_page()
+    sign_up(page, "Ivo", "ivo@fans.example")
+
+    # when they open their page and their rewards
+    page.goto("/#/me")
+
+    # then progress aims at the next tier at rewards' configured threshold
+    expect(page.get_by_text("Progress to Advocate (100 lifetime points)")).to_be_visible()
+    expect(page.locator(".progress-text")).to_have_text("0 of 100 points; 100 to go.")
+    page.goto("/#/rewards")
+    redeemed = page.get_by_role("region", name="What I redeemed")
+    expect(redeemed).to_contain_text("Nothing yet")
+    context.close()
