@@ -19,6 +19,7 @@ from tests.support.workers import wait_until
 pytestmark = [pytest.mark.browser, needs_chromium]
 
 RULE = "Handwritten thanks for sharing"
+GIFT_RULE = "A gift card for sharing"
 NOTE = "Thank you for sharing our story!"
 BANK = "Summer 20% off"
 
@@ -69,6 +70,20 @@ def test_a_marketer_runs_rules_code_banks_and_the_note_queue(
     expect(row).to_contain_text("Paused")
     row.get_by_role("button", name=f"Resume {RULE}").click()
     expect(row).to_contain_text("Live")
+
+    # when a gift-card rule is made with a currency written the wrong way
+    console.get_by_label("Name", exact=True).fill(GIFT_RULE)
+    console.get_by_label("Kind", exact=True).select_option("GIFT_CARD")
+    console.get_by_label("Gift card value in cents").fill("500")
+    console.get_by_label("Currency").fill("euro")
+    create_rule(console)
+
+    # then the currency's error sits beside it; fixed, the rule is made
+    expect(console.locator(".field-error")).to_have_count(1)
+    assert "ISO 4217" in error_of(console, "Currency")
+    console.get_by_label("Currency").fill("EUR")
+    create_rule(console)
+    expect(console.locator("tr", has_text=GIFT_RULE)).to_contain_text("gift card")
 
     # when the marketer opens a code bank, then tries to open another with its name
     console.get_by_role("link", name="Code banks").click()
@@ -123,25 +138,34 @@ def test_a_marketer_runs_rules_code_banks_and_the_note_queue(
     fan.get_by_role("button", name="Send feedback").click()
     expect(fan.locator(".feedback-status")).to_contain_text("Thank you")
 
-    # when the marketer opens the manual queues, once the note has been asked for
+    # when the marketer opens the manual queues, once the note and the card are owed
     console.get_by_role("link", name="Manual queues").click()
     note = console.locator(".queue-item", has_text=NOTE)
+    card = console.locator(".queue-item", has_text="Earned by a reward rule")
 
-    def note_arrived() -> bool:
+    def both_arrived() -> bool:
         console.reload()
         expect(console.get_by_role("heading", name="Notes to write by hand")).to_be_visible()
-        return note.count() == 1
+        expect(console.get_by_role("heading", name="Gift cards to send")).to_be_visible()
+        return note.count() == 1 and card.count() == 1
 
-    wait_until(note_arrived, timeout=60, interval=1, message=stack.worker_logs())
+    wait_until(both_arrived, timeout=60, interval=1, message=stack.worker_logs())
     expect(note).to_contain_text("For Noor")
+    expect(card).to_contain_text("5.00")
     found["console queues"] = serious_violations(console)
     screenshot(console, "console-queues")
 
-    # and marks it written
+    # and marks the note written, and sends the card without its code, then with it
     note.get_by_role("button", name="Mark written for Noor").click()
+    card.get_by_role("button", name="Mark fulfilled").click()
+    expect(card.locator(".field-error")).to_have_text("Type the code of the card you bought.")
+    card.get_by_label("Card code").fill("GIFT-5-EUR-0001")
+    card.get_by_role("button", name="Mark fulfilled").click()
 
-    # then it leaves the queue
+    # then both leave their queue
     expect(note).to_have_count(0)
+    expect(card).to_have_count(0)
+    expect(console.get_by_text("Nothing to send.")).to_be_visible()
 
     # and the pack's page lists the fan's idea under what fans said
     console.get_by_role("link", name="Packs", exact=True).click()
