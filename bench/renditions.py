@@ -83,6 +83,49 @@ def _job(kind: str, path: str, repeats: int) -> dict[str, Any]:
     return {"times": times, "peak_rss": peak, "idle_rss": idle_rss}
 
 
+def _stages(path: str) -> list[tuple[str, float, int]]:
+    """The pipeline's stages one by one: (stage, seconds, bytes of the image it made)."""
+    from services.content import imaging
+
+    data = Path(path).read_bytes()
+    stages: list[tuple[str, float, int]] = []
+    clock = time.perf_counter
+
+    def record(stage: str, started: float, made: Image.Image | None = None) -> None:
+        size = made.width * made.height * 4 if made is not None else 0
+        stages.append((stage, clock() - started, size))
+
+    started = clock()
+    image = Image.open(io.BytesIO(data))
+    imaging._draft_for_original(image)
+    image.load()
+    record("decode", started, image)
+    started = clock()
+    orientation = imaging._orientation(image)
+    record("read orientation", started)
+    started = clock()
+    working = imaging._to_srgb(image)
+    record("colour to sRGB", started, working if working is not image else None)
+    del image
+    started = clock()
+    working = imaging._orient(working, orientation)
+    record(f"orient (EXIF {orientation})", started, working)
+    started = clock()
+    imaging._encode("original", working)
+    record("encode original", started)
+    started = clock()
+    working = imaging._reduce_to_cover(working)
+    record("reduce to cover", started, working)
+    for spec in imaging.CROPPED_RENDITIONS:
+        started = clock()
+        fitted = imaging._fit(working, spec)
+        record(f"resize {spec.name}", started, fitted)
+        started = clock()
+        imaging._encode(spec.name, fitted)
+        record(f"encode {spec.name}", started)
+    return stages
+
+
 def _high_water_rss() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -100,6 +143,18 @@ def run_job(kind: str, path: Path, repeats: int) -> dict[str, Any]:
     ).stdout
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     return result
+
+
+def stage_profile(path: Path) -> list[tuple[str, float, int]]:
+    code = (
+        "import json, sys; sys.path.insert(0, 'bench'); import renditions; "
+        f"print(json.dumps(renditions._stages({str(path)!r})))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    rows = json.loads(output.strip().splitlines()[-1])
+    return [(str(stage), float(seconds), int(size)) for stage, seconds, size in rows]
 
 
 def _upload_worker(args: tuple[str, str, str]) -> float:
@@ -207,10 +262,13 @@ def main() -> None:
         "|---|---|---|---|---|---|---|",
     ]
     results: dict[str, dict[str, dict[str, Any]]] = {}
+    stages: list[tuple[str, float, int]] = []
     with tempfile.TemporaryDirectory() as workdir:
         for label, size in SIZES.items():
             path = Path(workdir) / f"phone-{label}.jpg"
             make_phone_jpeg(size, path)
+            if label == "12MP":
+                stages = stage_profile(path)
             results[label] = {}
             for kind in ("baseline", "pipeline"):
                 job = run_job(kind, path, args.repeats)
@@ -224,6 +282,16 @@ def main() -> None:
                     f"| {(job['peak_rss'] - job['idle_rss']) / 2**20:.0f} | {job['rate']:.2f} |"
                 )
     refusals = refusal_times()
+    lines += [
+        "",
+        "## Where the 12 MP pipeline's time goes (one run, stage by stage)",
+        "",
+        "| stage | ms | image made (MB, 4 bytes a pixel) |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {stage} | {seconds * 1e3:.0f} | {size / 2**20:.0f} |" for stage, seconds, size in stages
+    ]
 
     def p50(label: str, kind: str) -> float:
         return percentile(results[label][kind]["times"], 0.5)

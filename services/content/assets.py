@@ -31,6 +31,9 @@ from services.content.models import Asset, ContentPack, Rendition
 
 log = logging.getLogger(__name__)
 
+# The Celery name of the processing task, as dead letters record it.
+PROCESS_ASSET_TASK = "content.process_asset"
+
 # A direct upload may be completed this long after its POST policy expired.
 COMPLETE_GRACE_SECONDS = 3600
 
@@ -293,6 +296,14 @@ def process_asset(*, context: ContentContext, asset_id: int) -> str:
         return "skipped"
     attempts, upload_key = claimed
     if attempts > context.settings.asset_task_max_attempts:
+        # Every earlier delivery ended without a verdict (worker killed, hard
+        # time limit, task lost): stop here rather than loop on a poisonous file.
+        dead_letter_processing(
+            context=context,
+            asset_id=asset_id,
+            error=f"delivered {attempts} times without finishing; the worker died or was killed",
+            attempts=attempts - 1,
+        )
         fail_asset(
             context=context,
             asset_id=asset_id,
@@ -337,6 +348,21 @@ def process_asset(*, context: ContentContext, asset_id: int) -> str:
     return "ready"
 
 
+def dead_letter_processing(
+    *, context: ContentContext, asset_id: int, error: str, attempts: int
+) -> None:
+    """Park an asset's processing in ``dead_letters`` (kind ``task``), once per asset."""
+    context.consumer.dead_letter(
+        context.db,
+        kind="task",
+        name=PROCESS_ASSET_TASK,
+        reference=f"asset:{asset_id}",
+        payload={"asset_id": asset_id},
+        error=error,
+        attempts=attempts,
+    )
+
+
 def fail_asset(*, context: ContentContext, asset_id: int, code: str, message: str) -> None:
     """PROCESSING -> FAILED with a stable code the marketer can act on."""
     with context.db.transaction() as session:
@@ -352,15 +378,27 @@ def fail_asset(*, context: ContentContext, asset_id: int, code: str, message: st
         )
 
 
-def stuck_asset_ids(*, context: ContentContext, limit: int = 500) -> list[int]:
-    """Assets left PROCESSING past the stuck threshold (lost task, broker outage)."""
-    threshold = utcnow() - timedelta(seconds=context.settings.asset_stuck_after_seconds)
+def claim_stuck_assets(*, context: ContentContext, limit: int = 500) -> list[int]:
+    """Assets left PROCESSING past the stuck threshold (lost task, broker outage), claimed.
+
+    The claim moves their ``updated_at`` to now in the same statement, so each
+    stuck asset is queued again once per threshold, not on every sweep, and
+    two sweeps never both take it.
+    """
+    now = utcnow()
+    threshold = now - timedelta(seconds=context.settings.asset_stuck_after_seconds)
+    stuck = (
+        select(Asset.id)
+        .where(Asset.status == "PROCESSING", Asset.updated_at < threshold)
+        .order_by(Asset.id)
+        .limit(limit)
+        .scalar_subquery()
+    )
     with context.db.transaction() as session:
-        return list(
-            session.scalars(
-                select(Asset.id)
-                .where(Asset.status == "PROCESSING", Asset.updated_at < threshold)
-                .order_by(Asset.id)
-                .limit(limit)
-            )
+        claimed = session.scalars(
+            update(Asset)
+            .where(Asset.id.in_(stuck), Asset.status == "PROCESSING", Asset.updated_at < threshold)
+            .values(updated_at=now)
+            .returning(Asset.id)
         )
+        return sorted(claimed)

@@ -59,6 +59,17 @@ _TRANSPOSE_FOR_ORIENTATION: Final = {
     8: (Image.Transpose.ROTATE_90,),
 }
 _SRGB_PROFILE: Final = ImageCms.createProfile("sRGB")
+_BROKEN_EXIF_ERRORS: Final = (
+    OSError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    SyntaxError,
+    EOFError,
+    struct.error,
+    UnicodeDecodeError,
+)
 
 
 def sniff_format(head: bytes) -> str | None:
@@ -130,10 +141,12 @@ class PillowImagePipeline:
         if image_format is None:
             raise unsupported_type()
         source = self._open(data, image_format)
-        orientation = _orientation(source)
         _draft_for_original(source)
         try:
             source.load()
+            # After the decode: a PNG's EXIF may follow its pixels, and reading it
+            # first would decode the image outside this guard.
+            orientation = _orientation(source)
             working = _to_srgb(source)
         except (OSError, ValueError, SyntaxError, EOFError, struct.error) as exc:
             raise unreadable(str(exc) or type(exc).__name__) from exc
@@ -143,11 +156,12 @@ class PillowImagePipeline:
         if max(working.size) > ORIGINAL_MAX_SIDE:
             working.thumbnail((ORIGINAL_MAX_SIDE, ORIGINAL_MAX_SIDE), Image.Resampling.LANCZOS)
         rendered = [_encode("original", working)]
-        # Largest first, each resized from the previous one's whole frame: every
-        # step works on the smallest image that still covers its box.
-        for spec in sorted(CROPPED_RENDITIONS, key=lambda s: -_cover_scale(working.size, s)):
-            working = _scale_to_cover(working, spec)
-            rendered.append(_encode(spec.name, _crop_center(working, spec)))
+        # One box reduction by a whole factor (cheap, and an antialiasing filter
+        # of its own) to the smallest image that still covers every rendition;
+        # each rendition is then its centred crop of that, resized in one pass.
+        working = _reduce_to_cover(working)
+        for spec in CROPPED_RENDITIONS:
+            rendered.append(_encode(spec.name, _fit(working, spec)))
         return rendered
 
     def _check_gif_frames(self, data: bytes) -> None:
@@ -224,8 +238,9 @@ def _skip_sub_blocks(data: bytes, position: int) -> int:
 def _orientation(image: Image.Image) -> int:
     try:
         value = image.getexif().get(ORIENTATION_TAG, 1)
-    except Exception:
-        # Broken EXIF is common in camera files; the pixels are still fine.
+    except _BROKEN_EXIF_ERRORS:
+        # Broken EXIF is common in camera files; the pixels are still fine. Only
+        # parse errors are meant: a time limit or MemoryError must reach the task.
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
@@ -279,33 +294,39 @@ def _orient(image: Image.Image, orientation: int) -> Image.Image:
 
 
 def _cover_scale(size: tuple[int, int], spec: RenditionSpec) -> float:
+    """How much ``size`` must be scaled for its centred crop to fill the rendition."""
     width, height = size
     if spec.height == 0:
         return spec.width / width
     return max(spec.width / width, spec.height / height)
 
 
-def _scale_to_cover(image: Image.Image, spec: RenditionSpec) -> Image.Image:
-    """The whole frame, resized so it covers the rendition's box (before cropping)."""
+def _reduce_to_cover(image: Image.Image) -> Image.Image:
+    """The image reduced by the largest whole factor that still covers every rendition."""
+    largest_scale = max(_cover_scale(image.size, spec) for spec in CROPPED_RENDITIONS)
+    factor = int(1 / largest_scale) if largest_scale < 1 else 1
+    return image.reduce(factor) if factor > 1 else image
+
+
+def _fit(image: Image.Image, spec: RenditionSpec) -> Image.Image:
+    """The rendition: the centred box of its aspect ratio, resized to its size."""
     width, height = image.size
-    scale = _cover_scale(image.size, spec)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if spec.height:
-        size = (max(size[0], spec.width), max(size[1], spec.height))
-    if size == image.size:
-        return image
-    # A box reduction by whole factors first (reducing_gap), then an
-    # antialiased bilinear pass: close to Lanczos for downscaling, many times faster.
-    return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-
-
-def _crop_center(image: Image.Image, spec: RenditionSpec) -> Image.Image:
     if spec.height == 0:
-        return image
-    width, height = image.size
-    left = (width - spec.width) // 2
-    top = (height - spec.height) // 2
-    return image.crop((left, top, left + spec.width, top + spec.height))
+        size = (spec.width, max(1, round(height * spec.width / width)))
+        box = (0.0, 0.0, float(width), float(height))
+    else:
+        size = (spec.width, spec.height)
+        scale = _cover_scale(image.size, spec)
+        crop_width, crop_height = spec.width / scale, spec.height / scale
+        left = max(0.0, (width - crop_width) / 2)
+        top = max(0.0, (height - crop_height) / 2)
+        # min(): float rounding must never put the box past the image's edge.
+        right = min(float(width), left + crop_width)
+        bottom = min(float(height), top + crop_height)
+        box = (left, top, right, bottom)
+    # Antialiased bilinear, with a box reduction first when the step is over 2x:
+    # close to Lanczos for downscaling, several times faster.
+    return image.resize(size, Image.Resampling.BILINEAR, box=box, reducing_gap=2.0)
 
 
 def _encode(name: str, image: Image.Image) -> RenderedImage:
