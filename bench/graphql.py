@@ -45,8 +45,7 @@ from gateway.identity.users import create_user  # noqa: E402
 from gateway.settings import GatewaySettings  # noqa: E402
 from services.common import migrations  # noqa: E402
 from services.common.internal_auth import Principal, issue_internal_token  # noqa: E402
-from tests.gateway.platform import CallCounter, Services, service_apps  # noqa: E402
-from tests.gateway.test_assembled_api import CREATE_LINK, publish_packs  # noqa: E402
+from tests.gateway.platform import CREATE_LINK, CallCounter, Services, publish_packs, service_apps  # noqa: E402  # noqa: E402
 
 SECRET = "bench-internal-token-secret-0123456789-abcdefghijklmnop"  # noqa: S105
 PASSWORD = "bench password 123"  # noqa: S105

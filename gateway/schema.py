@@ -16,12 +16,21 @@ from gateway.content.schema import READERS, ContentMutations, ContentQueries
 from gateway.core.context import GraphQLContext, context_of
 from gateway.core.ids import decode_global_id
 from gateway.core.loaders import resolved, then
-from gateway.core.permissions import SIGNED_IN_USER, STAFF, Permission, allowed, owner
+from gateway.core.permissions import (
+    CONVERSIONS_WRITE,
+    FAN,
+    SIGNED_IN_USER,
+    STAFF,
+    Permission,
+    allowed,
+    owner,
+)
 from gateway.core.types import Node, Upload
 from gateway.models import ApiKey, User
 from gateway.partners.schema import PartnerMutations, PartnerQueries
 from gateway.referrals import dataloaders as referrals_loaders
 from gateway.referrals.schema import ReferralMutations, ReferralQueries
+from gateway.rewards import dataloaders as rewards_loaders
 from gateway.rewards.schema import RewardMutations, RewardQueries
 
 NodeFetch = Callable[[GraphQLContext, str], Any]
@@ -47,15 +56,30 @@ def _tagged(type_name: str, fetch: NodeFetch) -> NodeFetch:
     return fetch_tagged
 
 
-# Which node types `node(id:)` fetches, and who may fetch each.
+# Which node types `node(id:)` fetches, and who may fetch each; the services
+# narrow further (a fan gets only their own links, a partner its own conversions).
 NODE_TYPES: dict[str, tuple[tuple[Permission, ...], NodeFetch]] = {
     "ContentPack": (
         READERS,
         _tagged("ContentPack", lambda c, i: content_loaders.packs_by_id(c).load(i)),
     ),
+    "Asset": ((STAFF,), _tagged("Asset", lambda c, i: content_loaders.assets_by_id(c).load(i))),
     "ReferralLink": (
         (SIGNED_IN_USER,),
         _tagged("ReferralLink", lambda c, i: referrals_loaders.links_by_id(c).load(i)),
+    ),
+    "Conversion": (
+        (STAFF, CONVERSIONS_WRITE),
+        _tagged("Conversion", lambda c, i: referrals_loaders.conversions_by_id(c).load(i)),
+    ),
+    # Rewards are found among the viewer's own only: a fan sees no one else's.
+    "Reward": (
+        (FAN,),
+        _tagged("Reward", lambda c, i: rewards_loaders.viewer_rewards_by_id(c).load(i)),
+    ),
+    "CatalogItem": (
+        (SIGNED_IN_USER,),
+        _tagged("CatalogItem", lambda c, i: rewards_loaders.catalog_items_by_id(c).load(i)),
     ),
     "User": ((owner(lambda raw_id: raw_id), STAFF), _fetch_user),
     "ApiKey": ((STAFF,), _fetch_api_key),
@@ -76,7 +100,7 @@ class Query(
         Node,
         id=graphene.ID(required=True, description="A global id from any Node."),
         description=(
-            "Any object by its global id: ContentPack, ReferralLink, User or ApiKey; "
+            "Any object by its global id (every type implementing Node); "
             "null when unknown or not visible to the caller."
         ),
     )

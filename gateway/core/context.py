@@ -77,6 +77,8 @@ class GraphQLContext:
     uploads: dict[str, UploadedFile] = field(default_factory=dict)
     # What mutations want the HTTP layer to do (set or clear the session cookie).
     response_actions: dict[str, Any] = field(default_factory=dict)
+    # The variables as sent, before defaults: what a partial update really changes.
+    raw_variables: dict[str, Any] = field(default_factory=dict)
 
     @property
     def principal(self) -> Principal:

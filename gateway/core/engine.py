@@ -97,6 +97,7 @@ class GraphQLEngine:
             return self._refused(fault, 405)
         except GraphQLFault as fault:
             return self._refused(fault, 400)
+        context.raw_variables = variables
         result = execute(
             self.schema,
             document,

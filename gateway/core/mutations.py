@@ -14,7 +14,7 @@ import re
 from typing import Any, ClassVar
 
 import graphene
-from graphql import GraphQLResolveInfo
+from graphql import GraphQLResolveInfo, ObjectValueNode, VariableNode
 
 from gateway.core.context import GraphQLContext, context_of
 from gateway.core.permissions import Permission, enforce
@@ -60,6 +60,7 @@ class BaseMutation(graphene.Mutation):
     def mutate(cls, root: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
         context = context_of(info)
         enforce(context.caller, cls.permissions, info.field_name)
+        _forget_omitted_input_fields(info, context, arguments)
         try:
             return cls.perform(context, **arguments)
         except IdentityError as error:
@@ -80,3 +81,36 @@ class BaseMutation(graphene.Mutation):
     def failure(cls, errors: list[UserError]) -> Any:
         output = cls._meta.output
         return output(errors=errors)
+
+
+def _forget_omitted_input_fields(
+    info: GraphQLResolveInfo, context: GraphQLContext, arguments: dict[str, Any]
+) -> None:
+    """Drop the input fields the caller did not send, so that omitted means "unchanged".
+
+    graphene fills every field of an input object, with None (or the field's
+    default) where nothing was sent; a partial update must not turn those into
+    explicit nulls. What was sent is read from the query text or the raw variables.
+    """
+    for argument in info.field_nodes[0].arguments:
+        python_name = _snake(argument.name.value)
+        value = arguments.get(python_name)
+        if not isinstance(value, dict):
+            continue
+        sent: set[str] | None = None
+        if isinstance(argument.value, ObjectValueNode):
+            sent = {field.name.value for field in argument.value.fields}
+        elif isinstance(argument.value, VariableNode):
+            raw = context.raw_variables.get(argument.value.name.value)
+            sent = set(raw) if isinstance(raw, dict) else None
+        if sent is None:
+            continue
+        for key in [key for key in value if camel(key) not in sent]:
+            del value[key]
+
+
+_CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _snake(name: str) -> str:
+    return _CAMEL_HUMP.sub("_", name).lower()

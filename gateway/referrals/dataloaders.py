@@ -68,3 +68,8 @@ def pack_stats(context: GraphQLContext) -> BatchLoader[str, dict[str, Any]]:
 def fan_stats(context: GraphQLContext) -> BatchLoader[str, dict[str, Any]]:
     """A fan's shares, clicks and conversions (``/v1/stats/fans?ids=``)."""
     return _by_ids(context, "/v1/stats/fans", "id", "FanStatsByFanId")
+
+
+def conversions_by_id(context: GraphQLContext) -> BatchLoader[str, dict[str, Any]]:
+    """Conversions by id (``GET /v1/conversions?ids=``): staff see all, a partner its own."""
+    return _by_ids(context, "/v1/conversions", "id", "ConversionById")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,6 +55,15 @@ def gateway_app(database_url: str, redis_url: str) -> Iterator[Flask]:
 @pytest.fixture
 def client(gateway_app: Flask) -> FlaskClient:
     return gateway_app.test_client()
+
+
+@pytest.fixture
+def platform(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Any]:
+    """The gateway over the real content, referrals and rewards services (see platform.py)."""
+    from tests.gateway.platform import assembled_platform  # it imports this module
+
+    with assembled_platform(database_url, redis_url, tmp_path) as assembled:
+        yield assembled
 
 
 def post_graphql(

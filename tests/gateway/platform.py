@@ -5,6 +5,8 @@ Used by the assembled-API tests and by ``bench/graphql.py``.
 
 from __future__ import annotations
 
+import io
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -14,9 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy import select
 
 from fanfare.apps import get_app_spec
+from gateway.identity.users import create_user
 from services.common import migrations
 from services.content.app import create_app as create_content_app
 from services.content.settings import ContentSettings
@@ -24,6 +29,16 @@ from services.referrals.app import create_app as create_referrals_app
 from services.referrals.settings import ReferralsSettings
 from services.rewards.app import create_app as create_rewards_app
 from services.rewards.settings import RewardsSettings
+from tests.gateway.conftest import (
+    PASSWORD,
+    SECRET,
+    bearer,
+    build_gateway,
+    gateway_settings,
+    log_in,
+    post_graphql,
+    sign_up,
+)
 from tests.support.live import serve
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -156,3 +171,124 @@ def running_services(base: Path, redis_url: str, secret: str) -> Iterator[Servic
         finally:
             for app in apps.values():
                 app.extensions["fanfare"].db.dispose()
+
+
+CREATE_PACK = """
+mutation ($input: CreateContentPackInput!) {
+  createContentPack(input: $input) { contentPack { id title status } errors { field code message } }
+}
+"""
+PUBLISH_PACK = """
+mutation ($id: ID!) { publishContentPack(id: $id) { contentPack { id status } errors { code } } }
+"""
+CREATE_LINK = """
+mutation ($packId: ID!) {
+  createReferralLink(input: {packId: $packId, channel: WHATSAPP}) {
+    referralLink { id code shortUrl channel pack { title } stats { humanClicks } }
+    errors { field code message }
+  }
+}
+"""
+
+
+@dataclass
+class Platform:
+    services: Services
+    gateway: Flask
+    client: FlaskClient
+    marketer: str
+    fan: str
+    pack_ids: list[str]
+
+
+UPLOAD = """
+mutation ($input: UploadAssetInput!) {
+  uploadAsset(input: $input) {
+    asset { id filename contentType status bytes }
+    errors { code message }
+  }
+}
+"""
+
+
+def jpeg_bytes(size: tuple[int, int] = (640, 480)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, "blue").save(out, "JPEG")
+    return out.getvalue()
+
+
+def upload_image(client: FlaskClient, marketer: str, pack_id: str, image: bytes) -> Any:
+    operations = {"query": UPLOAD, "variables": {"input": {"packId": pack_id, "file": None}}}
+    return client.post(
+        "/graphql",
+        data={
+            "operations": json.dumps(operations),
+            "map": json.dumps({"0": ["variables.input.file"]}),
+            "0": (io.BytesIO(image), "photo.jpg", "image/jpeg"),
+        },
+        content_type="multipart/form-data",
+        headers=bearer(marketer),
+    ).get_json()["data"]["uploadAsset"]
+
+
+def publish_packs(services: Services, client: FlaskClient, marketer: str, count: int) -> list[str]:
+    ids = []
+    image = jpeg_bytes((320, 240))
+    for n in range(count):
+        created = post_graphql(
+            client,
+            CREATE_PACK,
+            {
+                "input": {
+                    "title": f"Behind the scenes #{n}",
+                    "summary": "How the new shop was built.",
+                    "story": "It started with a *sketch*.",
+                    "purpose": "LEARN",
+                    "destinationUrl": "https://shop.example/new",
+                    "tags": ["shop"],
+                    "captions": [{"channel": "X", "text": "Look at this"}],
+                }
+            },
+            headers=bearer(marketer),
+        ).json["data"]["createContentPack"]
+        assert created["errors"] == [], created
+        pack_id = created["contentPack"]["id"]
+        uploaded = upload_image(client, marketer, pack_id, image)
+        assert uploaded["errors"] == [], uploaded
+        services.process_uploads()
+        published = post_graphql(client, PUBLISH_PACK, {"id": pack_id}, headers=bearer(marketer))
+        assert published.json["data"]["publishContentPack"]["contentPack"]["status"] == "PUBLISHED"
+        ids.append(pack_id)
+    return ids
+
+
+@contextmanager
+def assembled_platform(database_url: str, redis_url: str, base: Path) -> Iterator[Platform]:
+    """The gateway over the three services, a marketer, a fan (Ann) and three published packs."""
+    with running_services(base / "services", redis_url, SECRET) as services:
+        gateway = build_gateway(
+            gateway_settings(
+                database_url,
+                redis_url,
+                content_url=services.urls["content"],
+                referrals_url=services.urls["referrals"],
+                rewards_url=services.urls["rewards"],
+            )
+        )
+        client = gateway.test_client()
+        with gateway.extensions["fanfare"].db.transaction() as session:
+            create_user(
+                session,
+                email="mia@brand.example",
+                password=PASSWORD,
+                display_name="Mia",
+                role="marketer",
+            )
+        marketer = log_in(client, "mia@brand.example", PASSWORD).json["data"]["logIn"]["token"]
+        fan = sign_up(client).json["data"]["signUp"]["token"]
+        pack_ids = publish_packs(services, client, marketer, 3)
+        services.deliver_events()
+        try:
+            yield Platform(services, gateway, client, marketer, fan, pack_ids)
+        finally:
+            gateway.extensions["fanfare"].db.dispose()

@@ -2,47 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pytest
-from flask import Flask
-from flask.testing import FlaskClient
-from PIL import Image
-
-from gateway.identity.users import create_user
-from tests.gateway.conftest import (
-    PASSWORD,
-    SECRET,
-    bearer,
-    build_gateway,
-    gateway_settings,
-    log_in,
-    post_graphql,
-    sign_up,
+from tests.gateway.conftest import PASSWORD, bearer, log_in, post_graphql
+from tests.gateway.platform import (
+    CREATE_LINK,
+    CREATE_PACK,
+    Platform,
+    jpeg_bytes,
+    publish_packs,
+    upload_image,
 )
-from tests.gateway.platform import Services, running_services
 
-CREATE_PACK = """
-mutation ($input: CreateContentPackInput!) {
-  createContentPack(input: $input) { contentPack { id title status } errors { field code message } }
-}
-"""
-PUBLISH_PACK = """
-mutation ($id: ID!) { publishContentPack(id: $id) { contentPack { id status } errors { code } } }
-"""
-CREATE_LINK = """
-mutation ($packId: ID!) {
-  createReferralLink(input: {packId: $packId, channel: WHATSAPP}) {
-    referralLink { id code shortUrl channel pack { title } stats { humanClicks } }
-    errors { field code message }
-  }
-}
-"""
+# publish_packs lives in platform.py; older tests import it from here.
+__all__ = ["publish_packs"]
+
 HOME = """
 query Home($n: Int!) {
   viewer { user { displayName pointsBalance tier } }
@@ -52,106 +27,6 @@ query Home($n: Int!) {
   }
 }
 """
-
-
-@dataclass
-class Platform:
-    services: Services
-    gateway: Flask
-    client: FlaskClient
-    marketer: str
-    fan: str
-    pack_ids: list[str]
-
-
-UPLOAD = """
-mutation ($input: UploadAssetInput!) {
-  uploadAsset(input: $input) {
-    asset { id filename contentType status bytes }
-    errors { code message }
-  }
-}
-"""
-
-
-def jpeg_bytes(size: tuple[int, int] = (640, 480)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, "blue").save(out, "JPEG")
-    return out.getvalue()
-
-
-def upload_image(client: FlaskClient, marketer: str, pack_id: str, image: bytes) -> Any:
-    operations = {"query": UPLOAD, "variables": {"input": {"packId": pack_id, "file": None}}}
-    return client.post(
-        "/graphql",
-        data={
-            "operations": json.dumps(operations),
-            "map": json.dumps({"0": ["variables.input.file"]}),
-            "0": (io.BytesIO(image), "photo.jpg", "image/jpeg"),
-        },
-        content_type="multipart/form-data",
-        headers=bearer(marketer),
-    ).get_json()["data"]["uploadAsset"]
-
-
-def publish_packs(services: Services, client: FlaskClient, marketer: str, count: int) -> list[str]:
-    ids = []
-    image = jpeg_bytes((320, 240))
-    for n in range(count):
-        created = post_graphql(
-            client,
-            CREATE_PACK,
-            {
-                "input": {
-                    "title": f"Behind the scenes #{n}",
-                    "summary": "How the new shop was built.",
-                    "story": "It started with a *sketch*.",
-                    "purpose": "LEARN",
-                    "destinationUrl": "https://shop.example/new",
-                    "tags": ["shop"],
-                    "captions": [{"channel": "X", "text": "Look at this"}],
-                }
-            },
-            headers=bearer(marketer),
-        ).json["data"]["createContentPack"]
-        assert created["errors"] == [], created
-        pack_id = created["contentPack"]["id"]
-        uploaded = upload_image(client, marketer, pack_id, image)
-        assert uploaded["errors"] == [], uploaded
-        services.process_uploads()
-        published = post_graphql(client, PUBLISH_PACK, {"id": pack_id}, headers=bearer(marketer))
-        assert published.json["data"]["publishContentPack"]["contentPack"]["status"] == "PUBLISHED"
-        ids.append(pack_id)
-    return ids
-
-
-@pytest.fixture
-def platform(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Platform]:
-    with running_services(tmp_path / "services", redis_url, SECRET) as services:
-        gateway = build_gateway(
-            gateway_settings(
-                database_url,
-                redis_url,
-                content_url=services.urls["content"],
-                referrals_url=services.urls["referrals"],
-                rewards_url=services.urls["rewards"],
-            )
-        )
-        client = gateway.test_client()
-        with gateway.extensions["fanfare"].db.transaction() as session:
-            create_user(
-                session,
-                email="mia@brand.example",
-                password=PASSWORD,
-                display_name="Mia",
-                role="marketer",
-            )
-        marketer = log_in(client, "mia@brand.example", PASSWORD).json["data"]["logIn"]["token"]
-        fan = sign_up(client).json["data"]["signUp"]["token"]
-        pack_ids = publish_packs(services, client, marketer, 3)
-        services.deliver_events()
-        yield Platform(services, gateway, client, marketer, fan, pack_ids)
-        gateway.extensions["fanfare"].db.dispose()
 
 
 def test_an_image_is_streamed_to_content_and_becomes_ready(platform: Platform) -> None:

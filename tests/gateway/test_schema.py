@@ -15,7 +15,7 @@ from graphql import (
 )
 
 from gateway.core.ids import decode_global_id, global_id
-from gateway.schema import graphql_schema
+from gateway.schema import NODE_TYPES, graphql_schema
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "gateway" / "schema.graphql"
@@ -81,3 +81,18 @@ def test_global_ids_are_opaque_and_name_their_type() -> None:
     assert decode_global_id(encoded) == ("ContentPack", "42")
     assert decode_global_id("not an id!") is None
     assert decode_global_id(global_id("", "1")) is None
+
+
+def test_node_can_fetch_every_type_that_implements_node() -> None:
+    # given every type of the schema that says it is a Node
+    schema = graphql_schema()
+    node_types = {
+        name
+        for name, type_ in schema.type_map.items()
+        if isinstance(type_, GraphQLObjectType)
+        and any(interface.name == "Node" for interface in type_.interfaces)
+    }
+
+    # then node(id:) knows how to fetch each, and who may
+    assert node_types
+    assert node_types == set(NODE_TYPES)
