@@ -3,7 +3,7 @@
     .venv/bin/python bench/click_ingest.py [--clicks 1000000] [--links 10000]
 
 1. COPY: the same rows loaded with PostgreSQL's COPY into a twin of the clicks
-   table (same columns, indexes and unique key): the ceiling.
+   table (same columns, indexes, unique key and daily partitions): the ceiling.
 2. Ingest: the same clicks pushed onto the Redis stream, then drained by the
    service's own drain (``referrals.tasks.drain_clicks``: unique visits, raw
    rows, daily roll-ups, link counters and milestone events, in batches).
@@ -26,7 +26,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 
@@ -124,8 +125,19 @@ def copy_rate(libpq_url: str, clicks: list[Click]) -> float:
         for click in clicks
     ]
     payload = ("\n".join(lines) + "\n").encode()
+    days = sorted({click.moment.date() for click in clicks})
     with psycopg.connect(libpq_url) as connection:
-        connection.execute("CREATE TABLE clicks_copy (LIKE clicks INCLUDING ALL)")
+        # Partitioned by day like the clicks table, with its partitions made beforehand.
+        connection.execute(
+            "CREATE TABLE clicks_copy (LIKE clicks INCLUDING ALL) PARTITION BY RANGE (occurred_at)"
+        )
+        for day in days:
+            start = datetime.combine(day, dt_time.min, tzinfo=UTC)
+            connection.execute(
+                f"CREATE TABLE clicks_copy_p{day:%Y%m%d} PARTITION OF clicks_copy "
+                f"FOR VALUES FROM ('{start.isoformat()}') "
+                f"TO ('{(start + timedelta(days=1)).isoformat()}')"
+            )
         connection.commit()
         started = time.perf_counter()
         with connection.cursor().copy(

@@ -1,9 +1,9 @@
 """Clicks leave the web process in batches, off the request path.
 
-The redirect appends a click to this process's buffer and answers. The buffer
-goes to the Redis stream in one pipelined call when it holds
-``CLICK_BUFFER_SIZE`` clicks, or every ``CLICK_FLUSH_INTERVAL_SECONDS`` from a
-background thread, and once more when the process exits. If Redis refuses a
+The redirect appends a click to this process's buffer and answers. A background
+thread sends the buffer to the Redis stream in one pipelined call when it holds
+``CLICK_BUFFER_SIZE`` clicks, or every ``CLICK_FLUSH_INTERVAL_SECONDS``, and once
+more when the process exits; a request never waits for it. If Redis refuses a
 batch it is written to the database directly; if that fails too the batch stays
 in the buffer for the next try. Only a process killed outright (SIGKILL, power
 loss) can lose the clicks of its last flush interval.
@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.common.db import Database
 from services.common.outbox import Outbox
 from services.referrals.clicks import Click
-from services.referrals.ingest import ingest_clicks
+from services.referrals.ingest import store_clicks
 from services.referrals.interfaces import ClickSink, ClickSinkUnavailable
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,7 @@ class DatabaseClickSink:
 
     def push(self, clicks: Sequence[Click]) -> None:
         try:
-            with self.db.transaction() as session:
-                ingest_clicks(session, clicks, outbox=self.outbox)
+            store_clicks(self.db, clicks, outbox=self.outbox)
         except SQLAlchemyError as exc:
             raise ClickSinkUnavailable(str(exc)) from exc
 
@@ -68,12 +67,15 @@ class ClickBuffer:
         self._thread: threading.Thread | None = None
 
     def add(self, click: Click) -> None:
+        """Queue ``click``; never waits on Redis or the database (the request is answering)."""
         self._ensure_flusher()
         with self._lock:
             self._pending.append(click)
             full = len(self._pending) >= self.batch_size
         if full:
-            self.flush()
+            # The flusher sends it now; flushing here would make this request wait for
+            # Redis, and for any other flush in progress.
+            self._wake.set()
 
     def pending(self) -> int:
         with self._lock:

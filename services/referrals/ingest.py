@@ -1,6 +1,7 @@
 """Clicks into the database: raw rows, daily roll-ups, link counters and milestone events.
 
-One batch is one transaction. Click ids are unique, so a batch delivered again
+One batch is one transaction. Clicks are unique by (click id, time), and a click
+carries its own time, so a batch delivered again
 (a drain that died before acknowledging its stream entries) inserts nothing
 twice, and only the rows actually inserted move the counters.
 
@@ -14,17 +15,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
+from services.common.db import Database
 from services.common.outbox import Outbox, as_utc
 from services.common.sql import dialect_insert, is_postgresql
 from services.referrals.classify import VisitorKind
 from services.referrals.clicks import Click
 from services.referrals.models import click_daily, clicks, referral_links
+from services.referrals.partitions import ensure_partitions
 
 # The same visitor clicking the same link again within this long is one unique visitor.
 UNIQUE_VISIT_WINDOW = timedelta(minutes=30)
@@ -50,7 +53,7 @@ _PG_INSERT_CLICKS = text(
         CAST(string_to_array(:unique_visits, :sep) AS boolean[]),
         CAST(string_to_array(:epochs, :sep) AS float8[])
     ) AS batch(click_id, link_id, pack_id, kind, visitor_hash, ip_hash, unique_visit, epoch)
-    ON CONFLICT (click_id) DO NOTHING
+    ON CONFLICT (click_id, occurred_at) DO NOTHING
     RETURNING click_id
     """
 )
@@ -118,6 +121,19 @@ class _DailyTally:
     unique_visitors: int = 0
     preview_fetches: int = 0
     bot_clicks: int = 0
+
+
+def store_clicks(db: Database, batch: Sequence[Click], *, outbox: Outbox | None) -> IngestResult:
+    """Store ``batch`` in a transaction of its own, once its days have partitions."""
+    # A millisecond either side: the database rounds a time near midnight on its own.
+    days = {
+        datetime.fromtimestamp(click.occurred_at + offset, UTC).date()
+        for click in batch
+        for offset in (-0.001, 0.001)
+    }
+    ensure_partitions(db, days)
+    with db.transaction() as session:
+        return ingest_clicks(session, batch, outbox=outbox)
 
 
 def ingest_clicks(
@@ -225,7 +241,7 @@ def _insert_clicks(session: Session, batch: list[Click], unique_visits: set[str]
     ]
     statement = (
         dialect_insert(session, clicks)
-        .on_conflict_do_nothing(index_elements=[clicks.c.click_id])
+        .on_conflict_do_nothing(index_elements=[clicks.c.click_id, clicks.c.occurred_at])
         .returning(clicks.c.click_id)
     )
     return set(session.scalars(statement, rows).all())

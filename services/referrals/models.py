@@ -58,11 +58,14 @@ referral_links = Table(
     UniqueConstraint("fan_id", "pack_id", "channel", name="uq_referral_links_fan_pack_channel"),
 )
 
+# Raw clicks, kept CLICK_RETENTION_DAYS. On PostgreSQL range-partitioned by day of
+# occurred_at (partitions.py makes and drops them), so retention drops whole days. A
+# partitioned table's keys must hold the partition key, hence (click_id, occurred_at):
+# a click carries its own time, so a click delivered twice still conflicts with itself.
 clicks = Table(
     "clicks",
     metadata,
-    Column("id", BigIntPrimaryKey, primary_key=True, autoincrement=True),
-    Column("click_id", String(32), nullable=False, unique=True),
+    Column("click_id", String(32), nullable=False),
     Column("link_id", BigInteger, ForeignKey("referral_links.id"), nullable=False),
     Column("pack_id", String(64), nullable=False),
     Column("kind", String(10), nullable=False),
@@ -70,8 +73,10 @@ clicks = Table(
     Column("ip_hash", String(64)),
     Column("unique_visit", Boolean, nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False, index=True),
+    PrimaryKeyConstraint("click_id", "occurred_at", name="pk_clicks"),
     Index("ix_clicks_link_id_occurred_at", "link_id", "occurred_at"),
     Index("ix_clicks_visitor_hash_occurred_at", "visitor_hash", "occurred_at"),
+    postgresql_partition_by="RANGE (occurred_at)",
 )
 
 click_daily = Table(

@@ -2,7 +2,8 @@
 
 - ``referrals.drain_clicks``: the click stream into the clicks table and roll-ups.
 - ``referrals.release_held_conversions``: approve clean conversions after the hold.
-- ``referrals.delete_old_clicks``: raw clicks past ``CLICK_RETENTION_DAYS`` (roll-ups stay).
+- ``referrals.delete_old_clicks``: raw clicks past ``CLICK_RETENTION_DAYS`` (roll-ups stay):
+  whole daily partitions dropped on PostgreSQL, where it also makes the next days' ones.
 
 Each run is idempotent and bounded in time; a run that fails is retried by the
 next tick of its schedule. A click that cannot be stored at all (a poison
@@ -15,17 +16,19 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from celery import Celery
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from services.common.runtime import ServiceRuntime
 from services.referrals.components import ReferralsComponents
 from services.referrals.conversions import release_held_conversions
-from services.referrals.ingest import ingest_clicks
+from services.referrals.ingest import store_clicks
 from services.referrals.models import clicks
+from services.referrals.partitions import drop_expired_partitions, ensure_partitions_ahead
 from services.referrals.redis_adapters import StreamBatch
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,8 @@ DRAIN_LOCK = "referrals:drain-lock"
 # A run stops taking new batches after this long; the next tick goes on.
 RUN_BUDGET_SECONDS = 20.0
 RETENTION_CHUNK = 10_000
+# Partitions exist this many days ahead (PostgreSQL); a click that finds none makes its own.
+PARTITIONS_AHEAD_DAYS = 7
 
 
 def drain_clicks(runtime: ServiceRuntime, components: ReferralsComponents) -> int:
@@ -68,15 +73,13 @@ def drain_clicks(runtime: ServiceRuntime, components: ReferralsComponents) -> in
 
 def _store(runtime: ServiceRuntime, batch: StreamBatch) -> int:
     try:
-        with runtime.db.transaction() as session:
-            return ingest_clicks(session, batch.clicks, outbox=runtime.outbox).inserted
+        return store_clicks(runtime.db, batch.clicks, outbox=runtime.outbox).inserted
     except IntegrityError:
         log.warning("a batch of %d clicks failed; storing them one by one", len(batch.clicks))
     stored = 0
     for click in batch.clicks:
         try:
-            with runtime.db.transaction() as session:
-                stored += ingest_clicks(session, [click], outbox=runtime.outbox).inserted
+            stored += store_clicks(runtime.db, [click], outbox=runtime.outbox).inserted
         except IntegrityError as exc:
             assert runtime.consumer is not None
             runtime.consumer.dead_letter(
@@ -121,24 +124,46 @@ def release_held(runtime: ServiceRuntime, *, now: datetime | None = None) -> int
     return released
 
 
+@dataclass
+class RetentionResult:
+    partitions_created: list[str] = field(default_factory=list)
+    partitions_dropped: list[str] = field(default_factory=list)
+    rows_deleted: int = 0
+
+
 def delete_old_clicks(
     runtime: ServiceRuntime, *, retention_days: int, now: datetime | None = None
-) -> int:
-    """Delete raw clicks older than the retention period, in chunks; returns how many."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
-    deleted = 0
+) -> RetentionResult:
+    """Raw clicks past retention go; roll-ups stay. Next days' partitions are made ahead.
+
+    On PostgreSQL whole expired days are dropped as partitions; what is left past the
+    cutoff (in the partition that straddles it, or anywhere on SQLite) is deleted in
+    chunks, each its own short transaction.
+    """
+    moment = now or datetime.now(UTC)
+    cutoff = moment - timedelta(days=retention_days)
+    result = RetentionResult(
+        partitions_created=ensure_partitions_ahead(
+            runtime.db, today=moment.date(), days_ahead=PARTITIONS_AHEAD_DAYS
+        ),
+        partitions_dropped=drop_expired_partitions(runtime.db, cutoff=cutoff),
+    )
     deadline = time.monotonic() + RUN_BUDGET_SECONDS
     while time.monotonic() < deadline:
         with runtime.db.transaction() as session:
-            old_ids = (
-                select(clicks.c.id).where(clicks.c.occurred_at < cutoff).limit(RETENTION_CHUNK)
+            old_keys = (
+                select(clicks.c.click_id, clicks.c.occurred_at)
+                .where(clicks.c.occurred_at < cutoff)
+                .limit(RETENTION_CHUNK)
             )
-            result = session.execute(delete(clicks).where(clicks.c.id.in_(old_ids)))
-            count = int(getattr(result, "rowcount", 0) or 0)
-        deleted += count
+            deleted = session.execute(
+                delete(clicks).where(tuple_(clicks.c.click_id, clicks.c.occurred_at).in_(old_keys))
+            )
+            count = int(getattr(deleted, "rowcount", 0) or 0)
+        result.rows_deleted += count
         if count < RETENTION_CHUNK:
             break
-    return deleted
+    return result
 
 
 def register_tasks(
@@ -161,9 +186,9 @@ def register_tasks(
         return release_held(runtime)
 
     @celery.task(name=RETENTION_TASK, acks_late=False, time_limit=90, soft_time_limit=60)
-    def delete_old_clicks_task() -> int:
-        """Delete raw clicks past retention (beat)."""
-        return delete_old_clicks(runtime, retention_days=settings.click_retention_days)
+    def delete_old_clicks_task() -> dict[str, object]:
+        """Make the next days' click partitions; drop or delete raw clicks past retention."""
+        return asdict(delete_old_clicks(runtime, retention_days=settings.click_retention_days))
 
     def every(seconds: float, task: str) -> dict[str, object]:
         # A tick that could not run in time is dropped, not queued behind the next one.

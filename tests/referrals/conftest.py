@@ -51,8 +51,8 @@ def referrals_settings(database_url: str, redis_url: str, **overrides: Any) -> R
         "redis_url": redis_url,
         "internal_token_secret": SECRET,
         "short_link_base_url": "https://fan.example",
-        # One click per flush: the redirect hands each click to Redis before it answers,
-        # so a test can drain right after the request.
+        # One click per flush: each click wakes the buffer's flusher at once (and the
+        # harness flushes after each visit, so a test can drain right after it).
         "click_buffer_size": 1,
         "log_format": "text",
     }
@@ -153,14 +153,19 @@ class ReferralsHarness:
         ip: str = "203.0.113.7",
         method: str = "GET",
     ) -> TestResponse:
-        return self.client.open(
+        response = self.client.open(
             f"/r/{code}",
             method=method,
             headers={"User-Agent": user_agent},
             environ_base={"REMOTE_ADDR": ip},
         )
+        # The buffer sends clicks from a background thread; here they leave before the
+        # test goes on, as they would within CLICK_FLUSH_INTERVAL_SECONDS.
+        self.components.buffer.flush()
+        return response
 
     def drain(self) -> int:
+        self.components.buffer.flush()
         with self.app.app_context():
             return drain_clicks(self.runtime, self.components)
 
@@ -185,6 +190,7 @@ class ReferralsHarness:
             return int(found or 0)
 
     def stream_length(self) -> int:
+        self.components.buffer.flush()
         return self.components.stream.length()
 
 

@@ -245,7 +245,7 @@ def test_x_forwarded_for_is_believed_only_behind_a_trusted_proxy(
         # then without a trusted proxy they are one visitor (the header is ignored),
         # and behind the proxy they are two
         with direct.runtime.db.transaction() as session:
-            rows = session.execute(clicks.select().order_by(clicks.c.id)).mappings().all()
+            rows = session.execute(clicks.select().order_by(clicks.c.occurred_at)).mappings().all()
         direct_hashes = {row["ip_hash"] for row in rows[:2]}
         proxied_hashes = {row["ip_hash"] for row in rows[2:]}
         assert len(direct_hashes) == 1
