@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -46,11 +47,17 @@ class LinkTarget:
 
 
 class LocalCache(Generic[T]):
-    """A small in-process cache with expiry; drops the oldest half when full."""
+    """A bounded in-process cache with expiry.
+
+    When full, the oldest entry goes (one O(1) eviction per insert, never a sweep that
+    stalls a request). Keep values plain tuples of numbers and strings: CPython then
+    stops tracking them for garbage collection, so a full cache adds nothing to a
+    collection's pause.
+    """
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._entries: dict[str, tuple[float, T | None]] = {}
+        self._entries: OrderedDict[str, tuple[float, T | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: str) -> tuple[bool, T | None]:
@@ -63,14 +70,17 @@ class LocalCache(Generic[T]):
         if self.max_entries <= 0 or ttl <= 0:
             return
         with self._lock:
-            if len(self._entries) >= self.max_entries:
-                for stale in list(self._entries)[: max(1, self.max_entries // 2)]:
-                    del self._entries[stale]
+            self._entries.pop(key, None)
+            while len(self._entries) >= self.max_entries:
+                self._entries.popitem(last=False)
             self._entries[key] = (time.monotonic() + ttl, value)
 
     def discard(self, key: str) -> None:
         with self._lock:
             self._entries.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 class LinkDirectory:
@@ -87,13 +97,14 @@ class LinkDirectory:
         self.shared = shared
         self.pack_ttl = pack_ttl
         self.link_ttl = link_ttl
-        self._links: LocalCache[LinkTarget] = LocalCache(max_entries)
+        # (link id, pack id, channel): a plain tuple, see LocalCache.
+        self._links: LocalCache[tuple[int, str, str]] = LocalCache(max_entries)
         self._packs: LocalCache[PackView] = LocalCache(max(16, max_entries // 10))
 
     def link(self, code: str) -> LinkTarget | None:
-        found, target = self._links.get(code)
+        found, known = self._links.get(code)
         if found:
-            return target
+            return None if known is None else LinkTarget(known[0], code, known[1], known[2])
         key = f"referrals:link:{code}"
         try:
             cached = self.shared.get(key)
@@ -112,12 +123,18 @@ class LinkDirectory:
                 )
                 self.shared.set(key, value, ttl)
         # Unknown codes are remembered briefly: a new link is announced by remember_link.
-        self._links.put(code, target, self.link_ttl if target else min(self.pack_ttl, 10.0))
+        self._remember_locally(code, target)
         return target
 
     def remember_link(self, target: LinkTarget) -> None:
         self.shared.set(f"referrals:link:{target.code}", target.to_cache(), LINK_REDIS_TTL)
-        self._links.put(target.code, target, self.link_ttl)
+        self._remember_locally(target.code, target)
+
+    def _remember_locally(self, code: str, target: LinkTarget | None) -> None:
+        if target is None:
+            self._links.put(code, None, min(self.pack_ttl, 10.0))
+        else:
+            self._links.put(code, (target.link_id, target.pack_id, target.channel), self.link_ttl)
 
     def pack(self, pack_id: str) -> PackView | None:
         found, view = self._packs.get(pack_id)
@@ -147,8 +164,10 @@ class LinkDirectory:
         self._packs.discard(pack_id)
 
     def _load_link(self, code: str) -> LinkTarget | None:
-        with self.db.transaction() as session:
-            row = session.execute(
+        # One statement in autocommit: no BEGIN and COMMIT round trips on the redirect's
+        # slowest path (a code neither this process nor Redis knows).
+        with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            row = conn.execute(
                 select(
                     referral_links.c.id, referral_links.c.pack_id, referral_links.c.channel
                 ).where(referral_links.c.code == code)

@@ -109,3 +109,32 @@ def test_the_buffer_keeps_clicks_both_sinks_refused_and_sends_them_later(
     assert sent == 4
     assert buffer.pending() == 0
     assert live_pack.count(clicks) == 4
+
+
+def test_a_full_buffer_does_not_make_the_request_wait_for_a_stalled_redis(
+    live_pack: ReferralsHarness,
+) -> None:
+    # given a buffer of 5 in front of the Redis stream, and Redis holding every write
+    link = live_pack.create_link()
+    stream = live_pack.components.stream
+    buffer = ClickBuffer(
+        stream,
+        DatabaseClickSink(live_pack.runtime.db, live_pack.runtime.outbox),
+        batch_size=5,
+        flush_interval=0.02,
+    )
+    live_pack.runtime.redis.client_pause(1500, all=False)
+
+    # when requests add 40 clicks, eight buffers' worth
+    started = time.perf_counter()
+    for click in some_clicks(int(link["id"]), 40):
+        buffer.add(click)
+    adding = time.perf_counter() - started
+
+    # then no request waited for Redis, and once Redis writes again every click is there
+    assert adding < 0.5
+    deadline = time.monotonic() + 10
+    while stream.length() < 40 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stream.length() == 40
+    assert buffer.pending() == 0
