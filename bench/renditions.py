@@ -9,7 +9,10 @@ each in a fresh process so peak memory is the job's own:
 
 It also measures uploads per second on 2 worker processes (the pipeline plus
 writing the renditions to local storage, as the Celery task does), and how fast
-a file over the pixel limit is refused from its header.
+a file over the pixel limit is refused from its header. The time target is
+judged on back-to-back pairs (baseline, pipeline) in one process, steadier on
+a shared machine than two jobs run a minute apart; a stage-by-stage table
+shows where the 12 MP pipeline's time goes.
 
 Usage: .venv/bin/python bench/renditions.py [--repeats 5] [--output FILE]
 (the report then goes into bench/RESULTS.md)
@@ -68,19 +71,43 @@ def _job(kind: str, path: str, repeats: int) -> dict[str, Any]:
     # The high-water mark survives fork and exec: reset it so it is this job's own.
     Path("/proc/self/clear_refs").write_text("5")
     idle_rss = psutil.Process().memory_info().rss
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        if kind == "baseline":
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-                out = io.BytesIO()
-                image.save(out, "JPEG", quality=JPEG_QUALITY, subsampling="4:2:0")
-        else:
-            pipeline.render(data)
-        times.append(time.perf_counter() - started)
+    times = [_timed_run(kind, data, pipeline) for _ in range(repeats)]
     peak = _high_water_rss()
     return {"times": times, "peak_rss": peak, "idle_rss": idle_rss}
+
+
+def _timed_run(kind: str, data: bytes, pipeline: Any) -> float:
+    started = time.perf_counter()
+    if kind == "baseline":
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            out = io.BytesIO()
+            image.save(out, "JPEG", quality=JPEG_QUALITY, subsampling="4:2:0")
+    else:
+        pipeline.render(data)
+    return time.perf_counter() - started
+
+
+def _paired(path: str, repeats: int) -> list[float]:
+    """Pipeline time over baseline time, each pair run back to back in one process.
+
+    On a shared machine the load drifts between the separate-process jobs; a
+    pair run seconds apart sees nearly the same load, so the median of the
+    pairs' ratios is the steadier figure for the time target.
+    """
+    from services.content.imaging import PillowImagePipeline
+
+    data = Path(path).read_bytes()
+    pipeline = PillowImagePipeline(max_pixels=MAX_PIXELS)
+    _timed_run("baseline", data, pipeline)  # warm both paths once
+    _timed_run("pipeline", data, pipeline)
+    ratios = []
+    for index in range(repeats):
+        # Alternate which goes first, so neither always gets the warmer cache.
+        order = ("baseline", "pipeline") if index % 2 == 0 else ("pipeline", "baseline")
+        timed = {kind: _timed_run(kind, data, pipeline) for kind in order}
+        ratios.append(timed["pipeline"] / timed["baseline"])
+    return ratios
 
 
 def _stages(path: str) -> list[tuple[str, float, int]]:
@@ -143,6 +170,17 @@ def run_job(kind: str, path: Path, repeats: int) -> dict[str, Any]:
     ).stdout
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     return result
+
+
+def paired_ratios(path: Path, repeats: int) -> list[float]:
+    code = (
+        "import json, sys; sys.path.insert(0, 'bench'); import renditions; "
+        f"print(json.dumps(renditions._paired({str(path)!r}, {repeats})))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    return [float(ratio) for ratio in json.loads(output.strip().splitlines()[-1])]
 
 
 def stage_profile(path: Path) -> list[tuple[str, float, int]]:
@@ -263,12 +301,14 @@ def main() -> None:
     ]
     results: dict[str, dict[str, dict[str, Any]]] = {}
     stages: list[tuple[str, float, int]] = []
+    pairs: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as workdir:
         for label, size in SIZES.items():
             path = Path(workdir) / f"phone-{label}.jpg"
             make_phone_jpeg(size, path)
             if label == "12MP":
                 stages = stage_profile(path)
+            pairs[label] = paired_ratios(path, max(args.repeats, 7))
             results[label] = {}
             for kind in ("baseline", "pipeline"):
                 job = run_job(kind, path, args.repeats)
@@ -302,9 +342,12 @@ def main() -> None:
 
     lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     for label in SIZES:
-        ratio = p50(label, "pipeline") / p50(label, "baseline")
+        ratio = percentile(pairs[label], 0.5)
+        separate = p50(label, "pipeline") / p50(label, "baseline")
         lines.append(
-            f"| {label}: pipeline time <= {TARGET_TIME_RATIO}x baseline | {ratio:.2f}x "
+            f"| {label}: pipeline time <= {TARGET_TIME_RATIO}x baseline "
+            f"| {ratio:.2f}x (median of {len(pairs[label])} back-to-back pairs; "
+            f"{separate:.2f}x from the separate jobs' p50) "
             f"| {'yes' if ratio <= TARGET_TIME_RATIO else 'NO'} |"
         )
         total = peak(label, "pipeline", own=False) / peak(label, "baseline", own=False)

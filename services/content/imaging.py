@@ -5,8 +5,9 @@ sniffed from the magic bytes (never the name or the declared type), Pillow
 opens the file with that one decoder only, and the header's dimensions are
 held against the pixel limit. Decoding happens later, in the worker: the
 image is decoded once (JPEG at a reduced DCT scale when the original need not
-be full size), oriented, converted to sRGB, and each smaller rendition is
-resized from the previous one. Nothing of the source's metadata is written.
+be full size), oriented, converted to sRGB, encoded as the original, reduced
+once by a whole factor, and each smaller rendition is cropped and resized from
+that reduction. Nothing of the source's metadata is written.
 """
 
 from __future__ import annotations
@@ -151,7 +152,8 @@ class PillowImagePipeline:
         except (OSError, ValueError, SyntaxError, EOFError, struct.error) as exc:
             raise unreadable(str(exc) or type(exc).__name__) from exc
         del source
-        # From here on at most one full-size image and one smaller one are alive at once.
+        # A quarter turn needs a second full-size buffer for a moment (Pillow cannot
+        # turn in place); after it at most one full-size and one smaller image live.
         working = _orient(working, orientation)
         if max(working.size) > ORIGINAL_MAX_SIDE:
             working.thumbnail((ORIGINAL_MAX_SIDE, ORIGINAL_MAX_SIDE), Image.Resampling.LANCZOS)
