@@ -413,16 +413,16 @@ def backend_p50s(
         assert response.ok, response.text
         return response.json()
 
-    links = get("referrals", f"/v1/fans/{fan_id}/links", {"pack_ids": ",".join(raw)})
-    link_ids = ",".join(str(item["id"]) for item in links["items"]) or "0"
     first = min(n, 100)
+    # The pack page, then the viewer's links for its packs with their stats (one call).
     chain = {
         "content": sequential_p50(lambda: get("content", "/v1/packs", {"first": first})),
-        "referrals links": sequential_p50(
-            lambda: get("referrals", f"/v1/fans/{fan_id}/links", {"pack_ids": ",".join(raw)})
-        ),
-        "referrals stats": sequential_p50(
-            lambda: get("referrals", "/v1/stats/links", {"ids": link_ids})
+        "referrals links+stats": sequential_p50(
+            lambda: get(
+                "referrals",
+                f"/v1/fans/{fan_id}/links",
+                {"pack_ids": ",".join(raw), "include": "stats"},
+            )
         ),
     }
     rewards = sequential_p50(lambda: get("rewards", "/v1/fans", {"ids": fan_id}))

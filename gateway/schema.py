@@ -25,6 +25,7 @@ from gateway.core.permissions import (
     allowed,
     owner,
 )
+from gateway.core.resolvers import install_default_resolvers
 from gateway.core.types import Node, Upload
 from gateway.models import ApiKey, User
 from gateway.partners.schema import PartnerMutations, PartnerQueries
@@ -136,7 +137,7 @@ def build_schema() -> graphene.Schema:
 
 def graphql_schema() -> GraphQLSchema:
     schema: GraphQLSchema = build_schema().graphql_schema
-    return schema
+    return install_default_resolvers(schema)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,9 @@ class AccountQueries(graphene.ObjectType):
     @requires(SIGNED_IN_USER, otherwise_null=True)
     def resolve_viewer(_root: Any, info: GraphQLResolveInfo) -> User | None:
         context = context_of(info)
+        if isinstance(context.caller.user, User):
+            # Read a moment ago, while authenticating this request.
+            return context.caller.user
         with context.transaction() as session:
             return session.get(User, context.caller.user_id)
 

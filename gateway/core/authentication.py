@@ -112,7 +112,11 @@ class Authenticator:
                 401, "UNAUTHENTICATED", "This token is unknown, expired or revoked; log in again."
             )
         user = owner.user
-        return Caller(Principal(role=user.role, user_id=user.id), token=token)  # type: ignore[arg-type]
+        return Caller(
+            Principal(role=user.role, user_id=user.id),  # type: ignore[arg-type]
+            token=token,
+            user=user,
+        )
 
     def _cookie_session(self, token: str, csrf_token: str) -> Caller:
         with self.db.transaction() as session:
@@ -137,6 +141,7 @@ class Authenticator:
             Principal(role=user.role, user_id=user.id),  # type: ignore[arg-type]
             token=token,
             via_cookie=True,
+            user=user,
         )
 
 

@@ -28,6 +28,8 @@ class Caller:
     principal: Principal
     token: str | None = None
     via_cookie: bool = False
+    # The user row read while authenticating, so resolvers need not read it again.
+    user: Any = field(default=None, compare=False, repr=False)
 
     @property
     def role(self) -> str:

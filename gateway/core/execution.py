@@ -33,6 +33,7 @@ from graphql.pyutils import Path, Undefined, is_iterable
 
 from gateway.core.context import GraphQLContext
 from gateway.core.futures import Future, then
+from gateway.core.resolvers import DefaultFieldResolver
 
 
 class WaveExecutionContext(ExecutionContext):
@@ -83,8 +84,23 @@ class WaveExecutionContext(ExecutionContext):
         field_def = get_field_def(self.schema, parent_type, field_nodes[0])
         if not field_def:
             return Undefined
-        return_type = field_def.type
         resolve_fn = field_def.resolve or self.field_resolver
+        if type(resolve_fn) is DefaultFieldResolver and resolve_fn.leaf_serialize is not None:
+            # Most fields of a page are plain values read from a dict: answer them
+            # without building a resolve info. Anything unusual (null where null is
+            # not allowed, a value the type refuses) takes the full path below,
+            # which reports it as graphql-core would.
+            try:
+                value = resolve_fn(source, None)
+                if value is None and not resolve_fn.non_null:
+                    return None
+                if value is not None:
+                    serialized = resolve_fn.leaf_serialize(value)
+                    if serialized is not None and serialized is not Undefined:
+                        return serialized
+            except Exception:  # noqa: S110 - the full path reports it properly
+                pass
+        return_type = field_def.type
         if self.middleware_manager:
             resolve_fn = self.middleware_manager.get_field_resolver(resolve_fn)
         info = self.build_resolve_info(field_def, field_nodes, parent_type, path)
