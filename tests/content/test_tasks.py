@@ -152,11 +152,11 @@ def test_an_image_that_outlasts_the_soft_time_limit_ends_failed_with_a_code(
     start_stack: StartStack,
 ) -> None:
     # given a worker that allows one second per image
-    api, worker = start_stack(asset_task_soft_time_limit_seconds=1)
+    api, worker = start_stack(asset_task_soft_time_limit_seconds=1, max_image_pixels=70_000_000)
     pack = api.create_pack()
 
-    # when a 49-megapixel image (seconds of resizing) and then a small one are uploaded
-    slow = api.upload(pack["id"], blank_png(7000, 7000), "huge.png").json
+    # when a 64-megapixel image (seconds of decoding and resizing), then a small one, arrive
+    slow = api.upload(pack["id"], blank_png(8000, 8000), "huge.png").json
     assert slow is not None
     wait_until(
         lambda: asset_status(api, slow["id"]) != "PROCESSING",
