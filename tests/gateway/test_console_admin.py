@@ -39,6 +39,7 @@ from tests.gateway.conftest import (
 )
 from tests.gateway.platform import Services, running_services
 
+N_CODES = 300
 RULE_FIELDS = "id name trigger triggerClicks rewardKind points capPerDay budget paused issuedCount"
 CREATE_RULE = f"""
 mutation ($input: CreateRewardRuleInput!) {{
@@ -318,6 +319,56 @@ def test_a_marketer_previews_then_imports_a_csv_of_codes(console: Console) -> No
     ]
 
 
+def upload_csv_file(console: Console, bank_id: str, text: str, *, dry_run: bool) -> Any:
+    """uploadCodes with the CSV as a file, as the console sends it (GraphQL multipart)."""
+    variables = {"input": {"codeBankId": bank_id, "file": None, "dryRun": dry_run}}
+    response = console.client.post(
+        "/graphql",
+        data={
+            "operations": json.dumps({"query": UPLOAD_CODES, "variables": variables}),
+            "map": json.dumps({"0": ["variables.input.file"]}),
+            "0": (io.BytesIO(text.encode()), "codes.csv", "text/csv"),
+        },
+        content_type="multipart/form-data",
+        headers=bearer(console.marketer),
+    )
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert "errors" not in body, body
+    return body["data"]["uploadCodes"]
+
+
+def test_a_csv_sent_as_a_file_is_previewed_and_imported(console: Console) -> None:
+    # given a bank, and a file of 300 codes with one bad row
+    bank_id = console.data(CREATE_BANK, {"input": {"name": "Big"}}, as_=console.marketer)[
+        "createCodeBank"
+    ]["codeBank"]["id"]
+    rows = [f"BIG-{n:08d}" for n in range(N_CODES)]
+    rows[123] = "BAD CODE"
+    text = "code\n" + "\n".join(rows) + "\n"
+
+    # when it is previewed, then imported, as files
+    preview = upload_csv_file(console, bank_id, text, dry_run=True)
+    after_preview = preview["codeBank"]["remaining"]
+    imported = upload_csv_file(console, bank_id, text, dry_run=False)
+
+    # then the preview named the bad row and wrote nothing; the import took the rest
+    assert preview["errors"] == []
+    assert preview["report"]["accepted"] == N_CODES - 1
+    assert preview["report"]["rejected"] == [
+        {
+            "line": 125,
+            "code": "BAD CODE",
+            "error": "the code contains spaces or control characters",
+        }
+    ]
+    assert after_preview == 0
+    assert (imported["report"]["accepted"], imported["codeBank"]["remaining"]) == (
+        N_CODES - 1,
+        N_CODES - 1,
+    )
+
+
 def test_code_bank_mistakes_come_back_on_their_fields(console: Console) -> None:
     # given a bank named Spring
     first = console.data(CREATE_BANK, {"input": {"name": "Spring"}}, as_=console.marketer)
@@ -340,6 +391,10 @@ def test_code_bank_mistakes_come_back_on_their_fields(console: Console) -> None:
     ]
     assert [(e["field"], e["code"]) for e in empty["uploadCodes"]["errors"]] == [
         (["input", "csv"], "INVALID")
+    ]
+    empty_file = upload_csv_file(console, bank_id, "", dry_run=True)
+    assert [(e["field"], e["code"]) for e in empty_file["errors"]] == [
+        (["input", "file"], "INVALID")
     ]
     assert [e["code"] for e in unknown["uploadCodes"]["errors"]] == ["NOT_FOUND"]
 

@@ -278,12 +278,15 @@ export function codeBanksView(main) {
     h("p", { class: "saved", role: "status" }));
   const preview = h("div", { class: "code-preview", role: "status" });
   const importButton = h("button", { type: "button", class: "primary", hidden: true }, "Import");
+  const progressLabel = h("span", { id: "codes-progress-label", role: "status" });
+  const progress = h("progress", { max: "100", value: "0", hidden: true, "aria-labelledby": "codes-progress-label" });
   const uploadForm = h("form", { class: "card form upload", novalidate: true, "aria-labelledby": "upload-heading" },
     h("h2", { id: "upload-heading" }, "Add codes from a CSV file"),
     field("Into bank", bankChoice),
     field("CSV file", input("csv", { type: "file", accept: ".csv,text/csv,text/plain", required: true }),
       "One code per row; a first row reading “code” is skipped. Preview first: nothing is imported until you confirm."),
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Preview"), importButton),
+    h("p", { class: "upload-progress" }, progressLabel, " ", progress),
     preview);
   let previewed = null;
 
@@ -345,28 +348,49 @@ export function codeBanksView(main) {
       return;
     }
     await busy(button, async () => {
-      const csv = dryRun ? await file.text() : previewed.csv;
-      const result = await graphql(UPLOAD_CODES, { input: { codeBankId, csv, dryRun } });
-      if (showTopLevelFailure(uploadForm, result, "uploadCodes")) return;
-      const payload = result.data.uploadCodes;
-      if (showErrors(uploadForm, payload.errors)) return;
-      if (dryRun) {
-        previewed = { csv, accepted: payload.report.accepted };
-        renderPreview(preview, payload.report, file.name);
-        importButton.textContent = `Import ${payload.report.accepted} code${payload.report.accepted === 1 ? "" : "s"}`;
-        importButton.hidden = payload.report.accepted === 0;
-        announce(`${payload.report.accepted} codes would be imported; ${payload.report.rejected.length} rows would be left out.`);
+      const slices = dryRun ? slicesOf(await file.text()) : previewed.slices;
+      const rows = slices.reduce((sum, slice) => sum + slice.rows.length, 0);
+      if (rows === 0 || rows > MAX_FILE_ROWS) {
+        const message = rows === 0
+          ? "The file has no codes; put one code per row."
+          : `The file has ${rows} rows; send at most ${MAX_FILE_ROWS} codes per file (split it).`;
+        showErrors(uploadForm, [{ field: ["input", "csv"], message }]);
         return;
       }
-      const report = payload.report;
+      progress.hidden = false;
+      progress.value = 0;
+      progressLabel.textContent = dryRun ? "Checking the codes…" : "Importing the codes…";
+      const outcome = await sendSlices({ codeBankId, slices, dryRun, onProgress: (fraction) => { progress.value = Math.round(fraction * 100); } });
+      progress.hidden = true;
+      progressLabel.textContent = "";
+      if (outcome.failure) {
+        const done = outcome.sentRows
+          ? ` ${outcome.accepted} code(s) from the first ${outcome.sentRows} rows were imported; send the file again for the rest (codes already in the bank are left out).`
+          : "";
+        if (!showTopLevelFailure(uploadForm, outcome.failure, "uploadCodes")) {
+          const payload = outcome.failure.data && outcome.failure.data.uploadCodes;
+          showErrors(uploadForm, payload ? payload.errors : [{ message: "The codes could not be sent; try again." }]);
+        }
+        if (!dryRun && done) uploadForm.querySelector(".form-error, .field-error")?.append(done);
+        if (!dryRun) await refreshBanks(codeBankId);
+        return;
+      }
+      if (dryRun) {
+        previewed = { slices, accepted: outcome.accepted };
+        renderPreview(preview, outcome, file.name);
+        importButton.textContent = `Import ${outcome.accepted} code${outcome.accepted === 1 ? "" : "s"}`;
+        importButton.hidden = outcome.accepted === 0;
+        announce(`${outcome.accepted} codes would be imported; ${outcome.rejected.length} rows would be left out.`);
+        return;
+      }
       previewed = null;
       importButton.hidden = true;
       uploadForm.querySelector("input[name=csv]").value = "";
       fill(preview, h("p", { class: "imported" },
-        `Imported ${report.accepted} code${report.accepted === 1 ? "" : "s"} into “${payload.codeBank.name}”; ${payload.codeBank.remaining} left in the bank.`,
-        report.rejected.length ? ` ${report.rejected.length} row(s) were left out.` : "",
-        report.waitingRewardsServed ? ` ${report.waitingRewardsServed} fan(s) waiting for a code got one.` : ""));
-      announce(`Imported ${report.accepted} codes.`);
+        `Imported ${outcome.accepted} code${outcome.accepted === 1 ? "" : "s"} into “${outcome.codeBank.name}”; ${outcome.codeBank.remaining} left in the bank.`,
+        outcome.rejected.length ? ` ${outcome.rejected.length} row(s) were left out.` : "",
+        outcome.waitingRewardsServed ? ` ${outcome.waitingRewardsServed} fan(s) waiting for a code got one.` : ""));
+      announce(`Imported ${outcome.accepted} codes.`);
       await refreshBanks(codeBankId);
     });
   };
@@ -385,13 +409,71 @@ export function codeBanksView(main) {
   refreshBanks(null);
 }
 
+// Rewards checks and stores codes row by row, and the gateway waits for a service only so
+// long, so a file goes in slices of SLICE_ROWS rows. Each slice starts with a "code" header,
+// so a first code that reads "code" is never skipped as one; lines are mapped back.
+const SLICE_ROWS = 200;
+const MAX_FILE_ROWS = 100_000;
+
+function slicesOf(text) {
+  const lines = text.replace(/^\uFEFF/, "").split(/\r\n|\n|\r/);
+  if (lines.length && lines[lines.length - 1] === "") lines.pop();
+  const hasHeader = lines.length > 0 && lines[0].split(",")[0].trim().toLowerCase() === "code";
+  const slices = [];
+  for (let index = hasHeader ? 1 : 0; index < lines.length; index += SLICE_ROWS) {
+    const rows = lines.slice(index, index + SLICE_ROWS);
+    slices.push({ firstLine: index + 1, rows, csv: `code\n${rows.join("\n")}\n` });
+  }
+  return slices;
+}
+
+/**
+ * Send the slices in order and add up their reports. A dry run of a slice cannot see the
+ * codes of the slices before it, so a code repeated across slices is marked here, with
+ * the words rewards uses within one file.
+ */
+async function sendSlices({ codeBankId, slices, dryRun, onProgress }) {
+  const outcome = { accepted: 0, rejected: [], waitingRewardsServed: 0, codeBank: null, sentRows: 0, failure: null };
+  const seen = new Set();
+  for (const [index, slice] of slices.entries()) {
+    const result = await graphql(UPLOAD_CODES, { input: { codeBankId, csv: slice.csv, dryRun } });
+    const payload = result.data && result.data.uploadCodes;
+    if (!payload || payload.errors.length) {
+      outcome.failure = result;
+      return outcome;
+    }
+    const rejectedLines = new Set(payload.report.rejected.map((row) => row.line));
+    for (const row of payload.report.rejected) outcome.rejected.push({ ...row, line: slice.firstLine + row.line - 2 });
+    let accepted = payload.report.accepted;
+    if (dryRun) {
+      slice.rows.forEach((row, offset) => {
+        if (rejectedLines.has(offset + 2)) return;
+        const code = row.split(",")[0].trim();
+        if (!seen.has(code)) {
+          seen.add(code);
+          return;
+        }
+        accepted -= 1;
+        outcome.rejected.push({ line: slice.firstLine + offset, code, error: "the code appears earlier in this file" });
+      });
+    }
+    outcome.accepted += accepted;
+    outcome.waitingRewardsServed += payload.report.waitingRewardsServed;
+    outcome.codeBank = payload.codeBank;
+    outcome.sentRows += slice.rows.length;
+    onProgress((index + 1) / slices.length);
+  }
+  outcome.rejected.sort((a, b) => a.line - b.line);
+  return outcome;
+}
+
 function renderPreview(container, report, fileName) {
   fill(container,
     h("h3", {}, `Preview of ${fileName}`),
     h("p", { class: "preview-summary" },
       `${report.accepted} code${report.accepted === 1 ? "" : "s"} will be imported. `,
       report.rejected.length
-        ? `${report.rejected.length} row${report.rejected.length === 1 ? "" : "s"} will be left out:`
+        ? `${report.rejected.length} row${report.rejected.length === 1 ? "" : "s"} will be left out (listed below).`
         : "No row has a problem.",
       " Nothing is imported yet."),
     report.rejected.length
