@@ -13,7 +13,13 @@ from fanfare.demo import DemoReport
 from tests.portal.browsing import person, screenshot, serious_violations
 from tests.portal.conftest import needs_chromium
 from tests.portal.stack import PortalStack
-from tests.portal.test_pages import OPEN_PACK, error_of, log_in_to_console, sign_up
+from tests.portal.test_pages import (
+    OPEN_PACK,
+    error_of,
+    gateway_without_rewards,
+    log_in_to_console,
+    sign_up,
+)
 from tests.support.workers import wait_until
 
 pytestmark = [pytest.mark.browser, needs_chromium]
@@ -207,3 +213,35 @@ def test_fans_see_tier_progress_from_the_configured_thresholds(
     redeemed = page.get_by_role("region", name="What I redeemed")
     expect(redeemed).to_contain_text("Nothing yet")
     context.close()
+
+
+def test_with_rewards_down_the_rewards_pages_say_so_and_packs_still_work(
+    stack: PortalStack, demo: DemoReport, browser: Browser
+) -> None:
+    # given the marketer on a gateway whose rewards service is down
+    with gateway_without_rewards(stack) as gateway_url:
+        context = person(browser, gateway_url)
+        console = context.new_page()
+        log_in_to_console(console, demo)
+
+        # when they open the rules, the code banks and the queues
+        for link, section in (
+            ("Reward rules", "Rules"),
+            ("Code banks", "Banks"),
+            ("Manual queues", "Notes to write by hand"),
+        ):
+            console.get_by_role("link", name=link).click()
+
+            # then each section says rewards is unavailable, under its own heading
+            region = console.get_by_role("region", name=section)
+            expect(region).to_contain_text("Rewards and points is unavailable right now")
+
+        # and a failed create says so on the form, while packs still list
+        console.get_by_role("link", name="Code banks").click()
+        console.get_by_label("Bank name").fill("Winter")
+        console.get_by_role("button", name="Create bank").click()
+        expect(console.locator(".form-error")).to_contain_text("unavailable")
+        screenshot(console, "console-code-banks-rewards-down")
+        console.get_by_role("link", name="Packs", exact=True).click()
+        expect(console.get_by_role("link", name=OPEN_PACK.title)).to_be_visible()
+        context.close()
