@@ -16,6 +16,8 @@ with one rule: 10 points per share, so every distinct event earns one reward.
 3. Latency: events published one by one at half the throughput rate; the
    latency of each is reward row written (inside the consumer's transaction,
    a millisecond or two before its commit) minus the event's occurred_at.
+4. Statements: the SQL statements the consumer sends per event in the steady
+   state, counted in this process with SQLAlchemy's ``before_cursor_execute``.
 
 Checks printed: exactly one reward per (rule, event), no event without its
 reward, and a balanced ledger (the reconciliation the tests run). Fans have no

@@ -3,10 +3,12 @@
 ``issue_rewards_for_deed`` runs inside the event consumer's transaction, the
 one that also records the event id as processed. Each rule's reward, its
 ledger entries, its code or gift-card order and its delivery job are written
-in a savepoint of that transaction: a rule that is capped, over budget or
-already issued leaves nothing behind, and a failure anywhere rolls back the
-whole event so its retry starts clean. The unique key on (rule, event) guards
-issuance on its own, whatever path delivers the event.
+in that transaction; a rule that may still refuse after its reward row is
+written (a cap, a budget, a badge held already) works in a savepoint, so a
+refusal leaves nothing behind. A failure anywhere rolls back the whole event
+so its retry starts clean. The unique key on (rule, event) guards issuance on
+its own, whatever path delivers the event. On PostgreSQL a plain points rule
+writes everything in one statement (:mod:`services.rewards.points_in_one_statement`).
 """
 
 from __future__ import annotations
