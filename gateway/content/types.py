@@ -18,6 +18,7 @@ from gateway.core.permissions import FAN, STAFF, requires
 from gateway.core.selections import selects
 from gateway.core.types import DateTime, Node, PageInfo, node_id_resolver
 from gateway.referrals import dataloaders as referrals_loaders
+from gateway.rewards import dataloaders as rewards_loaders
 
 
 class PackStatus(graphene.Enum):
@@ -166,7 +167,24 @@ class PackStats(graphene.ObjectType):
         required=True, description="Link-preview crawlers and other bots; never rewarded."
     )
     conversions = graphene.Int(required=True, description="Approved conversions.")
+    rewards = graphene.Int(
+        description=(
+            "Rewards fans kept for deeds on the pack (reversed ones left out); "
+            "null while rewards is unavailable."
+        )
+    )
+    points_issued = graphene.Int(
+        description="Points those rewards gave; null while rewards is unavailable."
+    )
     feedback = graphene.Field(FeedbackTally, required=True, description="Fan feedback.")
+
+    @staticmethod
+    def resolve_rewards(root: dict[str, Any], _info: GraphQLResolveInfo) -> Any:
+        return then(root["reward_stats"], lambda stats: _count(stats, "rewards_issued"))
+
+    @staticmethod
+    def resolve_points_issued(root: dict[str, Any], _info: GraphQLResolveInfo) -> Any:
+        return then(root["reward_stats"], lambda stats: _count(stats, "points_issued"))
 
 
 class Feedback(graphene.ObjectType):
@@ -312,9 +330,18 @@ class ContentPack(graphene.ObjectType):
     @requires(STAFF, otherwise_null=True)
     def resolve_stats(root: dict[str, Any], info: GraphQLResolveInfo) -> Any:
         feedback = (root.get("stats") or {}).get("feedback") or {}
+        context = context_of(info)
+        # Asked in the same wave as referrals, and only when selected; its own
+        # future, so a rewards outage nulls these two fields, not the funnel.
+        reward_stats = (
+            rewards_loaders.pack_reward_stats(context).load(str(root["id"]))
+            if selects(info, "rewards") or selects(info, "pointsIssued")
+            else None
+        )
         return then(
-            referrals_loaders.pack_stats(context_of(info)).load(str(root["id"])),
+            referrals_loaders.pack_stats(context).load(str(root["id"])),
             lambda sharing: {
+                "reward_stats": reward_stats,
                 "shares": _count(sharing, "shares"),
                 "human_clicks": _count(sharing, "human_clicks"),
                 "preview_fetches": _count(sharing, "preview_fetches"),

@@ -68,3 +68,17 @@ def viewer_rewards_by_id(context: GraphQLContext) -> BatchLoader[str, dict[str, 
         return found
 
     return context.loaders.loader(("rewards", "viewer_reward"), fetch, name="ViewerRewardById")
+
+
+def pack_reward_stats(context: GraphQLContext) -> BatchLoader[str, dict[str, Any]]:
+    """Rewards and points issued per pack, for the funnel (``GET /v1/pack-stats?ids=``; staff)."""
+
+    def fetch(pack_ids: list[str]) -> dict[str, dict[str, Any]]:
+        body = context.backend("rewards").call(
+            "GET", "/v1/pack-stats", context.principal, params={"ids": ",".join(pack_ids)}
+        )
+        return {str(item["pack_id"]): item for item in body.get("items", [])}
+
+    return context.loaders.loader(
+        ("rewards", "pack_reward_stats"), fetch, name="PackRewardStatsByPackId"
+    )

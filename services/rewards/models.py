@@ -158,7 +158,8 @@ rewards = Table(
     Column("amount_cents", Integer),
     Column("currency", String(3)),
     Column("note", Text),
-    Column("pack_id", String(64)),
+    # indexed for the per-pack funnel's rewards step (pack_stats.py)
+    Column("pack_id", String(64), index=True),
     Column("conversion_id", String(64), index=True),
     Column("status", String(20), nullable=False),
     Column("occurred_at", Timestamp, nullable=False),

@@ -110,6 +110,18 @@ class IdsQuerySchema(Schema):
     ids = fields.Str(required=True, metadata={"description": "Comma-separated, at most 200."})
 
 
+class PackRewardStatsSchema(Schema):
+    pack_id = fields.Str()
+    rewards_issued = fields.Int(
+        metadata={"description": "Rewards given for deeds on the pack, reversed ones left out."}
+    )
+    points_issued = fields.Int(metadata={"description": "Points those rewards gave."})
+
+
+class PackRewardStatsListSchema(Schema):
+    items = fields.List(fields.Nested(PackRewardStatsSchema))
+
+
 class RewardSchema(Schema):
     id = fields.Int()
     rule_id = fields.Int()

@@ -21,6 +21,7 @@ from services.rewards import (
     gift_cards,
     handwritten,
     issuance,
+    pack_stats,
     reconcile,
     rules,
     wall,
@@ -601,6 +602,26 @@ def get_thank_you_wall() -> Response:
             },
         },
     )
+
+
+# Packs
+
+
+@endpoint(
+    "/pack-stats",
+    "GET",
+    summary="Rewards and points issued for deeds on each pack (the funnel's last step)",
+    tag="packs",
+    access="staff",
+    query=s.IdsQuerySchema,
+    response=s.PackRewardStatsListSchema,
+)
+def get_pack_stats() -> Response:
+    require_staff()
+    pack_ids = parse_ids(query_args(s.IdsQuerySchema)["ids"])
+    with transaction() as session:
+        items = pack_stats.pack_reward_stats(session, pack_ids=pack_ids)
+    return reply(s.PackRewardStatsListSchema, {"items": items})
 
 
 # Ledger

@@ -36,6 +36,7 @@ from tests.gateway.conftest import (
     log_in,
     post_graphql,
     sign_up,
+    unreachable_url,
 )
 from tests.gateway.platform import Services, running_services
 
@@ -634,3 +635,113 @@ def test_a_marketer_reads_a_packs_feedback_newest_first(console: Console) -> Non
     ]
     assert [page["pageInfo"]["hasNextPage"] for page in pages] == [True, False]
     assert as_fan["node"]["feedback"] is None
+
+
+PACKS_FUNNEL = """
+query {
+  contentPacks(first: 10) {
+    edges { node { id title stats { shares conversions rewards pointsIssued } } }
+  }
+}
+"""
+
+
+def reward_share(console: Console, *, fan_id: str, pack_id: str, share_id: str) -> None:
+    """A share of a pack recorded by referrals, as rewards' consumer receives it."""
+    rewards = console.services.apps["rewards"].extensions["fanfare"]
+    event = Event.new(
+        type="referrals.share_recorded",
+        producer="referrals",
+        payload={"share_id": share_id, "fan_id": fan_id, "pack_id": pack_id, "channel": "X"},
+    )
+    with console.services.apps["rewards"].app_context():
+        rewards.consumer.apply(rewards.db, event)
+
+
+def test_the_funnel_shows_rewards_per_pack_in_one_rewards_call(console: Console) -> None:
+    # given a 15-point share rule, a published pack shared twice, and a draft never shared
+    created = console.data(
+        CREATE_RULE,
+        {
+            "input": {
+                "name": "Share",
+                "trigger": "SHARE_RECORDED",
+                "rewardKind": "POINTS",
+                "points": 15,
+            }
+        },
+        as_=console.marketer,
+    )
+    assert created["createRewardRule"]["errors"] == []
+    shared = publish_pack(console)
+    draft = console.data(
+        CREATE_PACK,
+        {
+            "input": {
+                "title": "Not yet",
+                "summary": "A draft.",
+                "story": "Soon.",
+                "purpose": "LAUGH",
+                "destinationUrl": "https://shop.example/soon",
+            }
+        },
+        as_=console.marketer,
+    )["createContentPack"]["contentPack"]["id"]
+    fan_id = console.fan_id()
+    for share_id in ("s1", "s2"):
+        raw_pack_id = raw_id_of(shared, "ContentPack")
+        assert raw_pack_id is not None
+        reward_share(console, fan_id=fan_id, pack_id=raw_pack_id, share_id=share_id)
+
+    # when the marketer lists the packs with their funnel, and a fan asks the same
+    console.services.reset_counts()
+    packs = console.data(PACKS_FUNNEL, as_=console.marketer)["contentPacks"]["edges"]
+    rewards_calls = dict(console.services.counters["rewards"].calls)
+    as_fan = console.data(PACKS_FUNNEL, as_=console.fan)["contentPacks"]["edges"]
+
+    # then each pack shows its rewards and points, asked of rewards once for the whole page
+    stats = {edge["node"]["id"]: edge["node"]["stats"] for edge in packs}
+    assert (stats[shared]["rewards"], stats[shared]["pointsIssued"]) == (2, 30)
+    assert (stats[draft]["rewards"], stats[draft]["pointsIssued"]) == (0, 0)
+    assert rewards_calls == {"GET /v1/pack-stats": 1}
+    # and a fan sees no funnel at all
+    assert [edge["node"]["stats"] for edge in as_fan] == [None]
+
+
+def test_with_rewards_down_the_funnel_keeps_its_other_steps(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    # given a gateway whose rewards service cannot be reached
+    with running_services(tmp_path / "services", redis_url, SECRET) as services:
+        gateway = build_gateway(
+            gateway_settings(
+                database_url,
+                redis_url,
+                content_url=services.urls["content"],
+                referrals_url=services.urls["referrals"],
+                rewards_url=unreachable_url(),
+            )
+        )
+        client = gateway.test_client()
+        with gateway.extensions["fanfare"].db.transaction() as session:
+            create_user(
+                session,
+                email="mia@brand.example",
+                password=PASSWORD,
+                display_name="Mia",
+                role="marketer",
+            )
+        marketer = log_in(client, "mia@brand.example", PASSWORD).json["data"]["logIn"]["token"]
+        console = Console(services, gateway, client, marketer, fan="")
+        publish_pack(console)
+
+        # when the marketer reads the funnel
+        body = console.graphql(PACKS_FUNNEL, as_=marketer)
+        gateway.extensions["fanfare"].db.dispose()
+
+    # then shares and conversions are there, the rewards steps are null and say why
+    stats = body["data"]["contentPacks"]["edges"][0]["node"]["stats"]
+    assert (stats["shares"], stats["conversions"]) == (0, 0)
+    assert (stats["rewards"], stats["pointsIssued"]) == (None, None)
+    failed = {tuple(e["path"][-1:]): e["extensions"]["code"] for e in body["errors"]}
+    assert failed == {("rewards",): "SERVICE_UNAVAILABLE", ("pointsIssued",): "SERVICE_UNAVAILABLE"}
