@@ -207,6 +207,11 @@ def test_a_pack_travels_from_the_console_to_a_fan_and_comes_back_as_points_and_a
     expect(funnel.locator("[data-step='Human clicks']")).to_have_text("1")
     expect(funnel.locator("[data-step='Conversions']")).to_have_text("1")
     expect(funnel.locator("[data-step='Previews']")).to_have_text("1")
+    # and its last step, from rewards: the share's 10 points and first-share badge, the
+    # conversion's 100 points and first-conversion badge (the demo's default rules)
+    expect(funnel.locator("[data-step='Rewards']")).to_have_text("4")
+    expect(funnel.locator("[data-step='Points']")).to_have_text("110")
+    expect(console.locator(".funnel-chart title")).to_contain_text("Rewards 4")
     screenshot(console, "console-funnel")
     console.get_by_role("button", name="Archive").click()
     expect(console.locator("#pack-status")).to_have_text("Archived")

@@ -90,7 +90,7 @@ const PACK_LIST = `query ConsolePacks($filter: ContentPackFilter, $after: String
   contentPacks(first: 50, after: $after, filter: $filter) {
     totalCount pageInfo { hasNextPage endCursor }
     edges { node { id slug title status purpose minTier publishedAt assets { id status }
-      stats { shares humanClicks conversions } } }
+      stats { shares humanClicks conversions rewards } } }
   }
 }`;
 
@@ -116,7 +116,7 @@ function packsView(params) {
       section.append(h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Packs table" },
         h("table", {},
           h("caption", { class: "visually-hidden" }, "Packs, newest first"),
-          h("thead", {}, h("tr", {}, ["Title", "Status", "Purpose", "Audience", "Images", "Shares", "Human clicks", "Conversions"]
+          h("thead", {}, h("tr", {}, ["Title", "Status", "Purpose", "Audience", "Images", "Shares", "Human clicks", "Conversions", "Rewards"]
             .map((label) => h("th", { scope: "col" }, label)))),
           h("tbody", {}, connection.edges.map(({ node }) => h("tr", {},
             h("td", {}, h("a", { href: `#/packs/${encodeURIComponent(node.id)}` }, node.title)),
@@ -126,7 +126,9 @@ function packsView(params) {
             h("td", { class: "num" }, `${node.assets.filter((asset) => asset.status === "READY").length}/${node.assets.length}`),
             h("td", { class: "num" }, node.stats ? String(node.stats.shares) : "–"),
             h("td", { class: "num" }, node.stats ? String(node.stats.humanClicks) : "–"),
-            h("td", { class: "num" }, node.stats ? String(node.stats.conversions) : "–")))))));
+            h("td", { class: "num" }, node.stats ? String(node.stats.conversions) : "–"),
+            // null while rewards is down: the other columns still show
+            h("td", { class: "num" }, node.stats && node.stats.rewards !== null ? String(node.stats.rewards) : "–")))))));
     });
   });
 }
@@ -142,7 +144,8 @@ const PACK_FEEDBACK = `query ConsolePackFeedback($id: ID!) { contentPack(id: $id
   feedback(first: 50) { totalCount edges { node { id sentiment text createdAt } } } } }`;
 const SENTIMENTS = { POSITIVE: "Liked it", NEGATIVE: "Did not like it", IDEA: "Idea" };
 const PACK_STATS = `query ConsolePackStats($id: ID!) { contentPack(id: $id) { id
-  stats { shares humanClicks previewFetches conversions feedback { positive negative ideas } } } }`;
+  stats { shares humanClicks previewFetches conversions rewards pointsIssued
+    feedback { positive negative ideas } } } }`;
 const CREATE_PACK = `mutation CreatePack($input: CreateContentPackInput!) {
   createContentPack(input: $input) { contentPack { ${PACK_FIELDS} } errors { field message code } }
 }`;
@@ -414,12 +417,20 @@ async function loadFunnel(section, id) {
     ["Human clicks", stats.humanClicks],
     ["Conversions", stats.conversions],
   ];
+  // Rewards come from the rewards service: null (with an outage error) while it is down,
+  // and then the funnel keeps its other steps and says what is missing.
+  const rewardsKnown = stats.rewards !== null && stats.rewards !== undefined;
+  if (rewardsKnown) steps.push(["Rewards", stats.rewards]);
   section.append(h("h2", { id: "funnel-heading" }, "Funnel"),
     funnelChart(steps, stats.previewFetches),
+    rewardsKnown ? null : h("p", { class: "notice unavailable", role: "status" },
+      "Rewards given are unavailable right now (rewards service); the other steps are up to date."),
     h("table", { class: "funnel-table" },
       h("caption", {}, "The same numbers as a table"),
       h("tbody", {},
         steps.map(([label, value]) => h("tr", {}, h("th", { scope: "row" }, label), h("td", { class: "num", dataset: { step: label } }, String(value)))),
+        rewardsKnown && stats.pointsIssued !== null ? h("tr", {}, h("th", { scope: "row" }, "Points those rewards gave"),
+          h("td", { class: "num", dataset: { step: "Points" } }, String(stats.pointsIssued))) : null,
         h("tr", { class: "apart" }, h("th", { scope: "row" }, "Preview fetches and bots (not counted)"),
           h("td", { class: "num", dataset: { step: "Previews" } }, String(stats.previewFetches))))),
     h("h3", {}, "Feedback"),
@@ -479,7 +490,7 @@ function funnelChart(steps, previews) {
       svg("text", { x: labelWidth + barWidth + 6, y: y + barHeight * 0.68, class: "funnel-value" }, String(value)));
   });
   return h("figure", { class: "funnel" }, chart,
-    h("figcaption", { class: "hint" }, "Shares, then clicks by people, then conversions. Link previews and bots are counted apart and never rewarded."));
+    h("figcaption", { class: "hint" }, "Shares, then clicks by people, then conversions, then rewards fans kept. Link previews and bots are counted apart and never rewarded."));
 }
 
 // ---------------------------------------------------------------- partner API keys
