@@ -19,6 +19,11 @@ from services.rewards.models import bank_codes, code_banks
 CODE_BANK_LOW = "rewards.code_bank_low"
 MAX_CODE_LENGTH = 200
 MAX_ROWS_PER_UPLOAD = 100_000
+# Rows per INSERT: 3 bound values a row stays far below SQLite's 32,766 and
+# PostgreSQL's 65,535 parameters per statement.
+INSERT_CHUNK_ROWS = 1_000
+IN_BANK_ALREADY = "this code is in the bank already"
+REPEATED_IN_FILE = "the code appears earlier in this file"
 
 
 @dataclass(frozen=True)
@@ -83,37 +88,64 @@ def upload_codes(session: Session, *, bank_id: int, csv_text: str) -> UploadRepo
 
     Good rows go in even when others are bad: each bad row is named with its
     line number and what to fix, so the marketer can upload just those again.
+    Every row is checked in Python first; the good ones then go in with a few
+    multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING code`` statements
+    (one statement per row cost 1 to 3 ms, too slow for a file of thousands
+    within the gateway's backend timeout).
     """
     get_code_bank(session, bank_id=bank_id)
-    report = UploadReport()
-    seen: set[str] = set()
-    now = utcnow()
     rows = list(csv.reader(io.StringIO(csv_text)))
     if len(rows) > MAX_ROWS_PER_UPLOAD:
         raise InvalidInput(
             f"A file may hold at most {MAX_ROWS_PER_UPLOAD} codes; split it.",
             details={"rows": len(rows)},
         )
+    rejected: list[dict[str, Any]] = []
+    first_lines: dict[str, int] = {}  # each good code's first line; dicts keep file order
+    repeats: list[tuple[int, str]] = []
     for line, row in enumerate(rows, start=1):
         cells = [cell.strip() for cell in row]
         if line == 1 and cells and cells[0].lower() == "code":
             continue
-        problem = _row_problem(cells, seen)
         code = cells[0] if cells else ""
-        if problem is None:
-            inserted = session.execute(
-                insert_ignoring_conflicts(session, bank_codes)
-                .values(bank_id=bank_id, code=code, created_at=now)
-                .returning(bank_codes.c.id)
-            ).first()
-            problem = None if inserted is not None else "this code is in the bank already"
+        problem = _row_problem(cells)
         if problem is not None:
-            report.rejected.append({"line": line, "code": code[:MAX_CODE_LENGTH], "error": problem})
-            continue
-        seen.add(code)
-        report.accepted += 1
+            rejected.append({"line": line, "code": code[:MAX_CODE_LENGTH], "error": problem})
+        elif code in first_lines:
+            repeats.append((line, code))
+        else:
+            first_lines[code] = line
+    inserted = _insert_new_codes(session, bank_id=bank_id, codes=list(first_lines))
+    for code, line in first_lines.items():
+        if code not in inserted:
+            rejected.append({"line": line, "code": code, "error": IN_BANK_ALREADY})
+    for line, code in repeats:
+        # A repeat of a code that was in the bank already is that, not a repeat in the file:
+        # only a code this file put in counts as "earlier in this file".
+        error = REPEATED_IN_FILE if code in inserted else IN_BANK_ALREADY
+        rejected.append({"line": line, "code": code, "error": error})
+    rejected.sort(key=lambda entry: int(entry["line"]))
     _rearm_low_stock_alert(session, bank_id)
-    return report
+    return UploadReport(accepted=len(inserted), rejected=rejected)
+
+
+def _insert_new_codes(session: Session, *, bank_id: int, codes: list[str]) -> set[str]:
+    """Insert the codes the bank lacks, in chunks; return those that went in.
+
+    The unique key (bank_id, code) decides, so two uploads at once never store
+    a code twice and each learns exactly which codes were its own.
+    """
+    now = utcnow()
+    inserted: set[str] = set()
+    for start in range(0, len(codes), INSERT_CHUNK_ROWS):
+        chunk = codes[start : start + INSERT_CHUNK_ROWS]
+        statement = (
+            insert_ignoring_conflicts(session, bank_codes)
+            .values([{"bank_id": bank_id, "code": code, "created_at": now} for code in chunk])
+            .returning(bank_codes.c.code)
+        )
+        inserted.update(str(code) for code in session.scalars(statement))
+    return inserted
 
 
 def preview_codes(session: Session, *, bank_id: int, csv_text: str) -> UploadReport:
@@ -129,7 +161,7 @@ def preview_codes(session: Session, *, bank_id: int, csv_text: str) -> UploadRep
         savepoint.rollback()
 
 
-def _row_problem(cells: list[str], seen: set[str]) -> str | None:
+def _row_problem(cells: list[str]) -> str | None:
     non_empty = [cell for cell in cells if cell]
     if not non_empty:
         return "the row is empty; put one code in the first column"
@@ -140,8 +172,6 @@ def _row_problem(cells: list[str], seen: set[str]) -> str | None:
         return f"the code is longer than {MAX_CODE_LENGTH} characters"
     if any(not char.isprintable() or char.isspace() for char in code):
         return "the code contains spaces or control characters"
-    if code in seen:
-        return "the code appears earlier in this file"
     return None
 
 

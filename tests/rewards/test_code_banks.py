@@ -144,3 +144,35 @@ def test_a_discount_code_reward_waits_for_stock_and_is_served_on_upload(
     assert (mine["status"], mine["code"]) == ("ISSUED", "FRESH-1")
     staff_view = driver.call("GET", "/v1/fans/fan-1/rewards").json["items"][0]
     assert staff_view["code"] is None
+
+
+def test_five_thousand_codes_go_in_with_one_call_and_old_ones_are_named_by_line(
+    driver: RewardsDriver,
+) -> None:
+    # given a bank holding two codes
+    bank_id = create_bank(driver, threshold=0)
+    upload(driver, bank_id, "OLD-1\nOLD-2\n")
+
+    # when one CSV brings 5,000 new codes, the two old ones, and a repeat of each kind
+    new_codes = [f"BULK-{n:05d}" for n in range(5000)]
+    lines = ["code", *new_codes[:2500], "OLD-1", *new_codes[2500:], "OLD-2", "BULK-00007", "OLD-1"]
+    report = upload(driver, bank_id, "\n".join(lines) + "\n")
+
+    # then every new code is in, and the others are named by their line in the file
+    assert report["accepted"] == 5000
+    assert report["rejected"] == [
+        {"line": 2502, "code": "OLD-1", "error": "this code is in the bank already"},
+        {"line": 5003, "code": "OLD-2", "error": "this code is in the bank already"},
+        {"line": 5004, "code": "BULK-00007", "error": "the code appears earlier in this file"},
+        {"line": 5005, "code": "OLD-1", "error": "this code is in the bank already"},
+    ]
+    bank = driver.call("GET", f"/v1/code-banks/{bank_id}").json
+    assert (bank["remaining"], bank["handed_out"]) == (5002, 0)
+
+    # and uploading the same file again adds nothing and names all 5,000 as already there
+    again = upload(driver, bank_id, "\n".join(new_codes) + "\n")
+    rejected_again = again["rejected"]
+    assert isinstance(rejected_again, list)
+    assert again["accepted"] == 0
+    assert len(rejected_again) == 5000
+    assert {entry["error"] for entry in rejected_again} == {"this code is in the bank already"}
