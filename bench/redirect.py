@@ -16,7 +16,9 @@ user agents. Requests pick uniformly among 2,000 links drawn at random from
 all the links in the database (the links being shared right now), so the
 database's size is what changes between the runs. A warm-up visits each of
 those links first, as a server that has been running a while would have them
-in its caches.
+in its caches; for the same reason the seeded table is vacuumed and
+checkpointed before the server starts. The sizes take turns over ``--rounds``
+rounds and each figure is the median of its size's rounds.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import text
 
+from fanfare.apps import get_app_spec
+from services.common import migrations
+from services.common.db import create_db_engine
 from services.referrals.classify import VisitorKind
 from services.referrals.clicks import Click
 from services.referrals.codes import new_click_id
@@ -141,3 +144,54 @@ def test_retention_makes_the_next_days_partitions_ahead(live_pack: ReferralsHarn
         assert again.partitions_created == []
     else:
         assert result.partitions_created == again.partitions_created == []
+
+
+def test_the_migration_moves_existing_clicks_into_daily_partitions(database_url: str) -> None:
+    # given a database before partitioning, holding clicks of two days
+    directory = get_app_spec("referrals").migrations_dir
+    migrations.upgrade(directory, database_url, "referrals_0003")
+    engine = create_db_engine(database_url)
+    moments = [datetime(2026, 11, 1, 23, 59, tzinfo=UTC), datetime(2026, 11, 2, 0, 1, tzinfo=UTC)]
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO referral_links (code, fan_id, pack_id, channel, human_clicks, "
+                    "created_at) VALUES ('Abcdefg1', 'fan-1', 'pack-1', 'X', 2, :at)"
+                ),
+                {"at": moments[0]},
+            )
+            for number, moment in enumerate(moments):
+                connection.execute(
+                    text(
+                        "INSERT INTO clicks (click_id, link_id, pack_id, kind, unique_visit, "
+                        "occurred_at) VALUES (:click_id, 1, 'pack-1', 'human', true, :at)"
+                    ),
+                    {"click_id": f"click{number}", "at": moment},
+                )
+
+        # when it is migrated to the head, and back down again
+        migrations.upgrade(directory, database_url)
+        with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                query = "SELECT click_id, tableoid::regclass::text FROM clicks ORDER BY click_id"
+            else:
+                query = "SELECT click_id, 'clicks' FROM clicks ORDER BY click_id"
+            after_upgrade = [tuple(row) for row in connection.execute(text(query))]
+        migrations.downgrade(directory, database_url, "referrals_0003")
+        with engine.connect() as connection:
+            after_downgrade = list(
+                connection.execute(text("SELECT click_id FROM clicks ORDER BY click_id")).scalars()
+            )
+    finally:
+        engine.dispose()
+
+    # then every click is kept, each in its day's partition on PostgreSQL
+    if database_url.startswith("postgresql"):
+        assert after_upgrade == [
+            ("click0", partition_name(date(2026, 11, 1))),
+            ("click1", partition_name(date(2026, 11, 2))),
+        ]
+    else:
+        assert after_upgrade == [("click0", "clicks"), ("click1", "clicks")]
+    assert after_downgrade == ["click0", "click1"]
