@@ -31,6 +31,8 @@ CONTENT_TYPES: Final = {
 ORIGINAL_MAX_SIDE: Final = 4096
 JPEG_QUALITY: Final = 85
 ORIENTATION_TAG: Final = 0x0112
+# The thumbnail keeps the aspect ratio up to three times as tall as wide.
+THUMBNAIL_MAX_ASPECT: Final = 3
 
 
 @dataclass(frozen=True)
@@ -314,7 +316,14 @@ def _fit(image: Image.Image, spec: RenditionSpec) -> Image.Image:
     """The rendition: the centred box of its aspect ratio, resized to its size."""
     width, height = image.size
     if spec.height == 0:
-        size = (spec.width, max(1, round(height * spec.width / width)))
+        natural_height = max(1, round(height * spec.width / width))
+        if natural_height > spec.width * THUMBNAIL_MAX_ASPECT:
+            # A sliver of a panorama would make a thumbnail of hundreds of
+            # megapixels: keep its centred part, at most 1:THUMBNAIL_MAX_ASPECT.
+            return _fit(
+                image, RenditionSpec(spec.name, spec.width, spec.width * THUMBNAIL_MAX_ASPECT)
+            )
+        size = (spec.width, natural_height)
         box = (0.0, 0.0, float(width), float(height))
     else:
         size = (spec.width, spec.height)

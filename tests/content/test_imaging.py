@@ -52,3 +52,20 @@ def test_each_rendition_is_the_centred_crop_of_the_upright_image(orientation: in
     with Image.open(io.BytesIO(rendered["original"].data)) as original:
         assert original.size == upright.size
         assert mean_difference(original, upright) < 6
+
+
+def test_a_very_tall_image_gets_a_thumbnail_of_its_centre_not_a_giant_strip() -> None:
+    # given a 40x4000 strip (a 320-wide thumbnail of all of it would be 32000 tall)
+    strip = Image.new("RGB", (40, 4000), "white")
+    ImageDraw.Draw(strip).rectangle((0, 1700, 39, 2299), fill="black")
+    out = io.BytesIO()
+    strip.save(out, "PNG")
+
+    # when the pipeline renders it
+    rendered = {i.name: i for i in PillowImagePipeline(max_pixels=10**8).render(out.getvalue())}
+
+    # then the thumbnail is 320 wide and three times as tall, showing the strip's middle
+    with Image.open(io.BytesIO(rendered["thumbnail"].data)) as thumbnail:
+        assert thumbnail.size == (320, 960)
+        expected = ImageOps.fit(strip, (320, 960), Image.Resampling.LANCZOS)
+        assert mean_difference(thumbnail, expected) < 6
