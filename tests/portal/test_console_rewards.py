@@ -103,35 +103,35 @@ def test_a_marketer_runs_rules_code_banks_and_the_note_queue(
 
     # and previews a CSV with one bad row
     csv_file = tmp_path / "summer.csv"
-    # (450 codes: more than one slice of the console's, with a repeat across slices)
-    codes = [f"SUMMER-{n}" for n in range(1, 451)]
+    # (2,100 codes: more than one slice of the console's, with a repeat across slices)
+    codes = [f"SUMMER-{n}" for n in range(1, 2101)]
     codes[1] = "SUMMER 2"
-    codes[398] = "SUMMER-1"
+    codes[2050] = "SUMMER-1"
     csv_file.write_text("code\n" + "\n".join(codes) + "\n")
     console.get_by_label("Into bank").select_option(label=BANK)
     console.get_by_label("CSV file", exact=True).set_input_files(csv_file)
     console.get_by_role("button", name="Preview").click()
 
     # then the preview names each bad row's line and problem, and nothing is imported
-    expect(console.locator(".preview-summary")).to_contain_text("448 codes will be imported")
+    expect(console.locator(".preview-summary")).to_contain_text("2098 codes will be imported")
     bad_rows = console.locator(".rejected-row")
     expect(bad_rows).to_have_count(2)
     expect(bad_rows.nth(0).locator("td")).to_have_text(
         ["3", "SUMMER 2", "the code contains spaces or control characters"]
     )
     expect(bad_rows.nth(1).locator("td")).to_have_text(
-        ["400", "SUMMER-1", "the code appears earlier in this file"]
+        ["2052", "SUMMER-1", "the code appears earlier in this file"]
     )
     expect(bank_cell(console, 1)).to_have_text("0")
     found["console code banks"] = serious_violations(console)
     screenshot(console, "console-code-bank-preview")
 
     # when the marketer imports it
-    console.get_by_role("button", name="Import 448 codes").click()
+    console.get_by_role("button", name="Import 2098 codes").click()
 
     # then the good codes are in the bank, as the preview said
-    expect(console.locator(".imported")).to_contain_text("Imported 448 codes")
-    expect(bank_cell(console, 1)).to_have_text("448")
+    expect(console.locator(".imported")).to_contain_text("Imported 2098 codes")
+    expect(bank_cell(console, 1)).to_have_text("2098")
 
     # given a fan who likes handwritten notes, who shares a pack and says what they think
     fan_context = person(browser, stack.gateway_url, phone=True)
