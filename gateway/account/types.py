@@ -12,7 +12,7 @@ from graphql import GraphQLResolveInfo
 from gateway.core.context import context_of
 from gateway.core.loaders import then
 from gateway.core.pagination import connection_from_page, page_window
-from gateway.core.permissions import STAFF, owner, requires
+from gateway.core.permissions import FAN, STAFF, owner, requires
 from gateway.core.selections import selects
 from gateway.core.types import DateTime, Node, node_id_resolver
 from gateway.models import User as UserRow
@@ -183,6 +183,12 @@ class Viewer(graphene.ObjectType):
         description="The viewer's rewards, newest first.",
     )
     stats = graphene.Field(FanStats, required=True, description="The viewer's sharing so far.")
+    redemptions = graphene.List(
+        graphene.NonNull("gateway.rewards.types.Redemption"),
+        description=(
+            "Fans only (null for others). The viewer's redemptions, newest first, codes included."
+        ),
+    )
 
     @staticmethod
     def resolve_user(root: UserRow, _info: GraphQLResolveInfo) -> UserRow:
@@ -228,6 +234,11 @@ class Viewer(graphene.ObjectType):
             return connection_from_page({**body, "items": items}, node_type="Reward", window=window)
 
         return then(page, to_connection)
+
+    @staticmethod
+    @requires(FAN, otherwise_null=True)
+    def resolve_redemptions(root: UserRow, info: GraphQLResolveInfo) -> Any:
+        return rewards_loaders.viewer_redemptions(context_of(info), fan_id=str(root.id))
 
     @staticmethod
     def resolve_stats(root: UserRow, info: GraphQLResolveInfo) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.core.context import GraphQLContext
-from gateway.core.loaders import BatchLoader
+from gateway.core.loaders import BatchLoader, Future, then
 from gateway.rewards.records import catalog_record, reward_record
 
 # How far node(id:) looks through a fan's rewards (newest first) for one of them.
@@ -82,3 +82,18 @@ def pack_reward_stats(context: GraphQLContext) -> BatchLoader[str, dict[str, Any
     return context.loaders.loader(
         ("rewards", "pack_reward_stats"), fetch, name="PackRewardStatsByPackId"
     )
+
+
+def viewer_redemptions(context: GraphQLContext, *, fan_id: str) -> Future:
+    """The fan's redemptions, newest first, codes included (``GET /v1/fans/<fan>/redemptions``).
+
+    Read once per request for ``Viewer.redemptions`` and the deprecated
+    ``Query.viewerRedemptions`` alike.
+    """
+    body = context.loaders.defer(
+        lambda: context.backend("rewards").call(
+            "GET", f"/v1/fans/{fan_id}/redemptions", context.principal
+        ),
+        name="ViewerRedemptions",
+    )
+    return then(body, lambda page: list(page.get("items") or []))

@@ -14,6 +14,7 @@ from gateway.core.inputs import to_json
 from gateway.core.loaders import then
 from gateway.core.pagination import page_params
 from gateway.core.permissions import FAN, SIGNED_IN_USER, STAFF, requires
+from gateway.rewards import dataloaders as rewards_loaders
 from gateway.rewards.mutations.create_code_bank import CreateCodeBank
 from gateway.rewards.mutations.create_reward_rule import CreateRewardRule
 from gateway.rewards.mutations.fulfil_gift_card_order import FulfilGiftCardOrder
@@ -88,6 +89,7 @@ class RewardQueries(graphene.ObjectType):
         graphene.NonNull(Redemption),
         required=True,
         description="Fans only. The viewer's redemptions, newest first, codes included.",
+        deprecation_reason="Use `viewer { redemptions }`, the same list on the viewer.",
     )
     reward_rules = graphene.List(
         graphene.NonNull(RewardRule),
@@ -120,8 +122,8 @@ class RewardQueries(graphene.ObjectType):
     @staticmethod
     @requires(FAN)
     def resolve_viewer_redemptions(_root: Any, info: GraphQLResolveInfo) -> Any:
-        fan_id = context_of(info).caller.user_id
-        return _rewards_list(info, f"/v1/fans/{fan_id}/redemptions", name="ViewerRedemptions")
+        context = context_of(info)
+        return rewards_loaders.viewer_redemptions(context, fan_id=str(context.caller.user_id))
 
     @staticmethod
     @requires(STAFF)

@@ -18,11 +18,13 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from graphql import GraphQLObjectType
 from PIL import Image
 from sqlalchemy import select
 
 from gateway.core.ids import global_id, raw_id_of
 from gateway.identity.users import create_user
+from gateway.schema import graphql_schema
 from services.common.events import Event
 from services.common.internal_auth import Principal, issue_internal_token
 from services.rewards import deliveries
@@ -368,6 +370,26 @@ def test_a_csv_sent_as_a_file_is_previewed_and_imported(console: Console) -> Non
         N_CODES - 1,
         N_CODES - 1,
     )
+
+
+def test_five_thousand_codes_are_previewed_and_imported_in_one_request_each(
+    console: Console,
+) -> None:
+    # given a bank, and a file of 5,000 codes (the gateway waits 1.5 s for rewards)
+    bank_id = console.data(CREATE_BANK, {"input": {"name": "Bulk"}}, as_=console.marketer)[
+        "createCodeBank"
+    ]["codeBank"]["id"]
+    text = "code\n" + "".join(f"BULK-{n:05d}\n" for n in range(5000))
+
+    # when the marketer previews it, then imports it, each as one GraphQL request
+    preview = upload_csv_file(console, bank_id, text, dry_run=True)
+    imported = upload_csv_file(console, bank_id, text, dry_run=False)
+
+    # then neither timed out: the preview counted every code and the import stored them all
+    assert (preview["errors"], preview["report"]["accepted"]) == ([], 5000)
+    assert (imported["errors"], imported["report"]["accepted"]) == ([], 5000)
+    assert imported["report"]["rejected"] == []
+    assert imported["codeBank"]["remaining"] == 5000
 
 
 def test_code_bank_mistakes_come_back_on_their_fields(console: Console) -> None:
@@ -745,3 +767,80 @@ def test_with_rewards_down_the_funnel_keeps_its_other_steps(
     assert (stats["rewards"], stats["pointsIssued"]) == (None, None)
     failed = {tuple(e["path"][-1:]): e["extensions"]["code"] for e in body["errors"]}
     assert failed == {("rewards",): "SERVICE_UNAVAILABLE", ("pointsIssued",): "SERVICE_UNAVAILABLE"}
+
+
+VIEWER_REDEMPTIONS = """
+query {
+  viewer { redemptions { id itemName costPoints code giftCardStatus createdAt } }
+  viewerRedemptions { id itemName costPoints code giftCardStatus createdAt }
+}
+"""
+
+
+def test_the_viewer_lists_their_redemptions_with_codes_and_others_get_null(
+    console: Console,
+) -> None:
+    # given a fan who earned 60 points and redeemed a 50-point discount code
+    console.data(
+        CREATE_RULE,
+        {
+            "input": {
+                "name": "Shared",
+                "trigger": "SHARE_RECORDED",
+                "rewardKind": "POINTS",
+                "points": 60,
+            }
+        },
+        as_=console.marketer,
+    )
+    bank = console.rewards_rest("POST", "/v1/code-banks", {"name": "Ten", "low_stock_threshold": 0})
+    uploaded = requests.post(
+        f"{console.services.urls['rewards']}/v1/code-banks/{bank['id']}/codes",
+        data=b"TEN-OFF-1\n",
+        headers={
+            "Content-Type": "text/csv",
+            "Authorization": "Bearer "
+            + issue_internal_token(Principal(role="system"), audience="rewards", secret=SECRET),
+        },
+        timeout=10,
+    )
+    assert uploaded.json()["accepted"] == 1, uploaded.text
+    console.rewards_rest(
+        "POST",
+        "/v1/catalog",
+        {"name": "10% off", "kind": "CODE", "cost_points": 50, "code_bank_id": bank["id"]},
+    )
+    console.share(console.fan_id(), "share-1")
+    item = console.data(CATALOG, as_=console.fan)["rewardCatalog"][0]
+    redeemed = console.data(REDEEM, {"id": item["id"]}, as_=console.fan)["redeemReward"]
+    assert redeemed["errors"] == [], redeemed
+
+    # when the fan reads their redemptions on the viewer, and by the deprecated field
+    mine = console.data(VIEWER_REDEMPTIONS, as_=console.fan)
+    marketer = console.graphql("query { viewer { redemptions { id } } }", as_=console.marketer)
+
+    # then the viewer's list has the item and its code, the same as the old field's
+    listed = mine["viewer"]["redemptions"]
+    assert [(r["itemName"], r["costPoints"], r["code"]) for r in listed] == [
+        ("10% off", 50, "TEN-OFF-1")
+    ]
+    assert listed == mine["viewerRedemptions"]
+    # and a marketer, who redeems nothing, gets null without an error
+    assert marketer["data"] == {"viewer": {"redemptions": None}}
+    assert "errors" not in marketer
+
+
+def test_the_old_redemptions_field_is_deprecated_in_favour_of_the_viewers() -> None:
+    # when the schema's two fields are read
+    schema = graphql_schema()
+    assert schema.query_type is not None
+    old = schema.query_type.fields["viewerRedemptions"]
+    viewer = schema.type_map["Viewer"]
+    assert isinstance(viewer, GraphQLObjectType)
+    new = viewer.fields["redemptions"]
+
+    # then the old one says where to go, and the new one lists the same Redemption type
+    assert old.deprecation_reason == "Use `viewer { redemptions }`, the same list on the viewer."
+    assert new.deprecation_reason is None
+    assert str(new.type) == "[Redemption!]"
+    assert str(old.type) == "[Redemption!]!"

@@ -596,7 +596,7 @@ function updateProgress(standing) {
 const MY_REWARDS = `query MyRewards { viewer { rewards(first: 50) { totalCount edges { node {
   id kind status title points code note reason issuedAt } } } } }`;
 const CATALOG = `query Catalog { rewardCatalog { id title kind costPoints remaining } balance: viewer { user { pointsBalance } } }`;
-const MY_REDEMPTIONS = `query MyRedemptions { viewerRedemptions { id itemName costPoints code giftCardStatus giftCardCode createdAt } }`;
+const MY_REDEMPTIONS = `query MyRedemptions { viewer { redemptions { id itemName costPoints code giftCardStatus giftCardCode createdAt } } }`;
 const REDEEM = `mutation Redeem($input: RedeemRewardInput!) {
   redeemReward(input: $input) { reward { id title kind status code } pointsBalance errors { field message code } }
 }`;
@@ -616,9 +616,22 @@ function rewardsView() {
   });
 }
 
+/**
+ * A viewer field's result as if it were a top-level field, so renderSection sees its own
+ * outage: `viewer` stays non-null while a rewards outage nulls `viewer.<field>`.
+ */
+function viewerField(result, name) {
+  const viewerValue = result.data ? result.data.viewer : null;
+  const errors = (result.errors || []).map((error) => (error.path && error.path[0] === "viewer"
+    ? { ...error, path: error.path.slice(1) } : error));
+  // A session that ended meanwhile leaves `viewer` null without an error: say what to do.
+  if (!viewerValue && !errors.length) errors.push({ message: "Log in again to see this.", path: [name] });
+  return { data: { [name]: viewerValue ? viewerValue[name] : null }, errors };
+}
+
 async function loadRedemptions(section) {
-  const result = await graphql(MY_REDEMPTIONS);
-  renderSection(section, result, "viewerRedemptions", (items) => {
+  const result = viewerField(await graphql(MY_REDEMPTIONS), "redemptions");
+  renderSection(section, result, "redemptions", (items) => {
     section.append(h("h2", { id: "redemptions-heading" }, "What I redeemed"));
     if (!items.length) {
       section.append(h("p", {}, "Nothing yet: spend your points above."));
