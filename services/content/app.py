@@ -13,6 +13,7 @@ from services.content.imaging import PillowImagePipeline
 from services.content.media import media
 from services.content.models import event_tables
 from services.content.settings import ContentSettings
+from services.content.signed_urls import SignedUrlCache
 from services.content.signing import UrlSigner
 from services.content.storage import storage_from_settings
 from services.content.tasks import PROCESS_ASSET, QUEUE, register_tasks
@@ -31,14 +32,16 @@ def create_app(settings: ContentSettings | None = None) -> Flask:
     def enqueue_processing(asset_id: int) -> None:
         celery.send_task(PROCESS_ASSET, args=[asset_id], queue=QUEUE, retry=False)
 
+    storage = storage_from_settings(settings)
     context = ContentContext(
         settings=settings,
         db=runtime.db,
         outbox=runtime.outbox,
         consumer=runtime.consumer,
-        storage=storage_from_settings(settings),
+        storage=storage,
         images=PillowImagePipeline(max_pixels=settings.max_image_pixels),
         signer=UrlSigner(settings.media_signing_key),
+        signed_urls=SignedUrlCache(storage, ttl_seconds=settings.signed_url_ttl_seconds),
         enqueue_processing=enqueue_processing,
     )
     app.extensions["content"] = context

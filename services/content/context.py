@@ -9,6 +9,7 @@ from services.common.db import Database
 from services.common.outbox import EventConsumer, Outbox
 from services.content.interfaces import ImagePipeline, Storage
 from services.content.settings import ContentSettings
+from services.content.signed_urls import SignedUrlCache
 from services.content.signing import UrlSigner
 
 
@@ -23,6 +24,8 @@ class ContentContext:
     storage: Storage
     images: ImagePipeline
     signer: UrlSigner
+    # Renditions' signed URLs as pages present them: reused briefly, see signed_urls.
+    signed_urls: SignedUrlCache
     # Hands an asset id to the worker; set once the Celery app exists.
     enqueue_processing: Callable[[int], None]
 

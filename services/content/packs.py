@@ -274,7 +274,7 @@ def get_pack(
 
 
 def get_packs_by_ids(
-    *, context: ContentContext, viewer: Viewer, ids: Sequence[int]
+    *, context: ContentContext, viewer: Viewer, ids: Sequence[int], with_assets: bool = True
 ) -> list[dict[str, Any]]:
     """The packs among ``ids`` the viewer may see, in any order (for DataLoaders)."""
     viewer.require_reader()
@@ -289,7 +289,7 @@ def get_packs_by_ids(
     with context.db.transaction() as session:
         query = _visible(select(ContentPack).where(ContentPack.id.in_(set(ids))), viewer)
         packs = list(session.scalars(query))
-        return presenting.present_packs(session, context, viewer, packs)
+        return presenting.present_packs(session, context, viewer, packs, with_assets=with_assets)
 
 
 def list_packs(
@@ -299,6 +299,7 @@ def list_packs(
     pack_filter: PackFilter,
     first: int = 20,
     after: str | None = None,
+    with_assets: bool = True,
 ) -> dict[str, Any]:
     """A page of packs, newest first, with the total for the same filter."""
     viewer.require_reader()
@@ -330,7 +331,7 @@ def list_packs(
         packs = list(session.scalars(page_query))
         has_next = len(packs) > first
         packs = packs[:first]
-        items = presenting.present_packs(session, context, viewer, packs)
+        items = presenting.present_packs(session, context, viewer, packs, with_assets=with_assets)
     return {
         "items": items,
         "page_info": {

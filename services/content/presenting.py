@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -17,6 +18,8 @@ from services.content.context import ContentContext
 from services.content.models import Asset, ContentPack, Feedback, PackTag, Rendition
 from services.content.rendering import render_story
 
+# The rendition a locked or summary pack shows as its teaser.
+TEASER_RENDITION = "thumbnail"
 SENTIMENT_KEYS = {"POSITIVE": "positive", "NEGATIVE": "negative", "IDEA": "ideas"}
 
 
@@ -60,21 +63,56 @@ def feedback_tallies(session: Session, pack_ids: Sequence[int]) -> dict[int, dic
     return tallies
 
 
-def renditions_by_asset(session: Session, asset_ids: Iterable[int]) -> dict[int, list[Rendition]]:
-    found: dict[int, list[Rendition]] = defaultdict(list)
+class RenditionRow(NamedTuple):
+    """The columns of a rendition a page shows (rows, not ORM objects: a page holds hundreds)."""
+
+    asset_id: int
+    name: str
+    width: int
+    height: int
+    content_type: str
+    bytes: int
+    storage_key: str
+
+
+def renditions_by_asset(
+    session: Session, asset_ids: Iterable[int], *, name: str | None = None
+) -> dict[int, list[RenditionRow]]:
+    """The renditions of ``asset_ids`` (only those called ``name`` if given), oldest first."""
+    found: dict[int, list[RenditionRow]] = defaultdict(list)
     ids = list(asset_ids)
     if ids:
-        for rendition in session.scalars(
-            select(Rendition).where(Rendition.asset_id.in_(ids)).order_by(Rendition.id)
-        ):
-            found[rendition.asset_id].append(rendition)
+        query = (
+            select(
+                Rendition.asset_id,
+                Rendition.name,
+                Rendition.width,
+                Rendition.height,
+                Rendition.content_type,
+                Rendition.bytes,
+                Rendition.storage_key,
+            )
+            .where(Rendition.asset_id.in_(ids))
+            .order_by(Rendition.id)
+        )
+        if name is not None:
+            query = query.where(Rendition.name == name)
+        rows = session.execute(query)
+        for row in rows:
+            found[row[0]].append(RenditionRow(*row))
     return found
 
 
+def _iso(moment: datetime | None) -> str | None:
+    """Datetimes as the read schemas dump them (ISO 8601, UTC)."""
+    return as_utc(moment).isoformat() if moment is not None else None
+
+
 def present_asset(
-    context: ContentContext, asset: Asset, renditions: Sequence[Rendition]
+    context: ContentContext, asset: Asset, renditions: Sequence[RenditionRow]
 ) -> dict[str, Any]:
-    ttl = context.settings.signed_url_ttl_seconds
+    """An asset as ``AssetReadSchema`` describes it, JSON-ready (the views send it as is)."""
+    url_of = context.signed_urls.url
     return {
         "id": str(asset.id),
         "pack_id": str(asset.pack_id),
@@ -87,7 +125,7 @@ def present_asset(
         "height": asset.height,
         "bytes": asset.bytes,
         "alt_text": asset.alt_text,
-        "created_at": as_utc(asset.created_at),
+        "created_at": _iso(asset.created_at),
         "renditions": [
             {
                 "name": rendition.name,
@@ -95,7 +133,7 @@ def present_asset(
                 "height": rendition.height,
                 "content_type": rendition.content_type,
                 "bytes": rendition.bytes,
-                "url": context.storage.signed_url(rendition.storage_key, expires_in=ttl),
+                "url": url_of(rendition.storage_key),
             }
             for rendition in renditions
         ]
@@ -121,34 +159,47 @@ def share_kit(pack: ContentPack) -> dict[str, Any]:
 
 
 def present_packs(
-    session: Session, context: ContentContext, viewer: Viewer, packs: Sequence[ContentPack]
+    session: Session,
+    context: ContentContext,
+    viewer: Viewer,
+    packs: Sequence[ContentPack],
+    *,
+    with_assets: bool = True,
 ) -> list[dict[str, Any]]:
-    """Packs as ``viewer`` may see them: locked ones show title, summary and a teaser only."""
+    """Packs as ``viewer`` may see them, as ``ContentPackReadSchema`` describes them and
+    JSON-ready: locked ones show title, summary and a teaser only.
+
+    ``with_assets=False`` leaves the ``assets`` key out (``omit=assets``): no asset or
+    rendition is read or signed beyond each cover's thumbnail for the teaser.
+    """
     if not packs:
         return []
     pack_ids = [pack.id for pack in packs]
     tags = tags_by_pack(session, pack_ids)
     covers = cover_assets(session, pack_ids)
-    asset_query = select(Asset).where(Asset.pack_id.in_(pack_ids)).order_by(Asset.id)
-    if not viewer.manages_content:
-        asset_query = asset_query.where(Asset.status == "READY")
     assets_by_pack: dict[int, list[Asset]] = defaultdict(list)
-    for asset in session.scalars(asset_query):
-        assets_by_pack[asset.pack_id].append(asset)
-    renditions = renditions_by_asset(
-        session, (asset.id for assets in assets_by_pack.values() for asset in assets)
-    )
+    if with_assets:
+        asset_query = select(Asset).where(Asset.pack_id.in_(pack_ids)).order_by(Asset.id)
+        if not viewer.manages_content:
+            asset_query = asset_query.where(Asset.status == "READY")
+        for asset in session.scalars(asset_query):
+            assets_by_pack[asset.pack_id].append(asset)
+        renditions = renditions_by_asset(
+            session, (asset.id for assets in assets_by_pack.values() for asset in assets)
+        )
+    else:
+        renditions = renditions_by_asset(session, covers.values(), name=TEASER_RENDITION)
     tallies = feedback_tallies(session, pack_ids) if viewer.manages_content else {}
-    ttl = context.settings.signed_url_ttl_seconds
+    url_of = context.signed_urls.url
 
     presented = []
     for pack in packs:
         cover_id = covers.get(pack.id)
         teaser_url = next(
             (
-                context.storage.signed_url(rendition.storage_key, expires_in=ttl)
+                url_of(rendition.storage_key)
                 for rendition in renditions.get(cover_id or -1, [])
-                if rendition.name == "thumbnail"
+                if rendition.name == TEASER_RENDITION
             ),
             None,
         )
@@ -171,18 +222,19 @@ def present_packs(
             "sharing_rewarded": pack.sharing_rewarded,
             "disclosure": pack.disclosure,
             "share_kit": share_kit(pack),
-            "assets": [
-                present_asset(context, asset, renditions.get(asset.id, []))
-                for asset in assets_by_pack.get(pack.id, [])
-            ],
             "cover_url": context.cover_url(pack.id) if cover_id is not None else None,
             "teaser_url": teaser_url,
-            "published_at": as_utc(pack.published_at) if pack.published_at else None,
-            "expires_at": as_utc(pack.expires_at) if pack.expires_at else None,
-            "created_at": as_utc(pack.created_at),
-            "updated_at": as_utc(pack.updated_at),
+            "published_at": _iso(pack.published_at),
+            "expires_at": _iso(pack.expires_at),
+            "created_at": _iso(pack.created_at),
+            "updated_at": _iso(pack.updated_at),
             "stats": {"feedback": tallies[pack.id]} if viewer.manages_content else None,
         }
+        if with_assets:
+            item["assets"] = [
+                present_asset(context, asset, renditions.get(asset.id, []))
+                for asset in assets_by_pack.get(pack.id, [])
+            ]
         if locked:
             # Social currency: the fan sees that it exists, not what it holds.
             item.update(
@@ -192,7 +244,8 @@ def present_packs(
                 captions=[],
                 hashtags=[],
                 share_kit={"captions": [], "hashtags": [], "disclosure": None},
-                assets=[],
             )
+            if with_assets:
+                item["assets"] = []
         presented.append(item)
     return presented

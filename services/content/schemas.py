@@ -11,6 +11,8 @@ from services.content.packs import MAX_BATCH_IDS, MAX_PAGE_SIZE
 
 PACK_STATUSES = ("DRAFT", "PUBLISHED", "ARCHIVED")
 ASSET_STATUSES = ("PROCESSING", "READY", "FAILED")
+# What a pack list may leave out of each pack (?omit=): the costly parts.
+OMITTABLE_PACK_FIELDS = ("assets",)
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 
 
@@ -111,7 +113,10 @@ class ContentPackReadSchema(Schema):
     sharing_rewarded = fields.Boolean(required=True)
     disclosure = fields.String(required=True)
     share_kit = fields.Nested(ShareKitSchema, required=True)
-    assets = fields.List(fields.Nested(AssetReadSchema), required=True)
+    assets = fields.List(
+        fields.Nested(AssetReadSchema),
+        metadata={"description": "Left out when the list was asked with omit=assets."},
+    )
     cover_url = fields.String(allow_none=True, required=True)
     teaser_url = fields.String(allow_none=True, required=True)
     published_at = fields.DateTime(allow_none=True, required=True)
@@ -140,6 +145,16 @@ class ContentPackListQuerySchema(PageQuerySchema):
     purpose = fields.String(load_default=None, validate=validate.OneOf(PURPOSES))
     tag = fields.String(load_default=None, validate=validate.Length(max=100))
     search = fields.String(load_default=None, validate=validate.Length(max=200))
+    omit = fields.String(
+        load_default=None,
+        validate=validate.OneOf(OMITTABLE_PACK_FIELDS),
+        metadata={
+            "description": (
+                "assets: leave each pack's assets out (nothing read or signed for them) "
+                "when the caller shows packs without their files."
+            )
+        },
+    )
 
     @pre_load
     def _upper_enums(self, data: Any, **_: Any) -> Any:

@@ -12,11 +12,13 @@ class UrlSigner:
     """Signs (path, expiry) pairs so a URL works until it expires and cannot be altered."""
 
     def __init__(self, key: bytes) -> None:
-        self._key = key
+        # Keyed once: each signature copies this state instead of re-deriving the key pads.
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
 
     def sign(self, path: str, expires_at: int) -> str:
-        mac = hmac.new(self._key, f"{path}\n{expires_at}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+        mac = self._keyed.copy()
+        mac.update(f"{path}\n{expires_at}".encode())
+        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
     def verify(
         self, path: str, expires_at: int, signature: str, *, now: float | None = None
