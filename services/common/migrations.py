@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from alembic import command, context
@@ -9,6 +10,14 @@ from alembic.config import Config
 from sqlalchemy import MetaData
 
 from services.common.db import create_db_engine, is_sqlite
+
+# Daily partitions (e.g. referrals' clicks_p20261122) are made at run time, not by migrations.
+_RUNTIME_PARTITION = re.compile(r".+_p\d{8}")
+
+
+def is_migrated_object(name: str | None, type_: str, _parent_names: object) -> bool:
+    """Alembic's ``include_name``: leave run-time partitions out of schema comparisons."""
+    return not (type_ == "table" and name is not None and _RUNTIME_PARTITION.fullmatch(name))
 
 
 def alembic_config(migrations_dir: Path, database_url: str) -> Config:
@@ -44,6 +53,7 @@ def run_migrations(target_metadata: MetaData) -> None:
                 target_metadata=target_metadata,
                 render_as_batch=is_sqlite(url),
                 compare_type=True,
+                include_name=is_migrated_object,
             )
             with context.begin_transaction():
                 context.run_migrations()

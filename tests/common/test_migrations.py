@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from datetime import date
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,7 +12,8 @@ from sqlalchemy import MetaData, inspect
 
 from fanfare.apps import APPS, AppSpec
 from services.common import migrations
-from services.common.db import create_db_engine
+from services.common.db import Database, create_db_engine
+from services.referrals.partitions import ensure_partitions
 
 EVENT_TABLES = {"outbox_events", "processed_events", "dead_letters"}
 
@@ -33,7 +35,10 @@ def test_migrations_run_up_from_empty_and_match_the_models(
     engine = create_db_engine(database_url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection,
+                opts={"compare_type": True, "include_name": migrations.is_migrated_object},
+            )
             differences = compare_metadata(context, app_metadata(spec))
             tables = set(inspect(connection).get_table_names())
     finally:
@@ -61,3 +66,32 @@ def test_migrations_go_down_to_empty_and_up_again(spec: AppSpec, database_url: s
 
     # then nothing of the app was left at the bottom
     assert left_over == set()
+
+
+def test_run_time_partitions_are_not_schema_drift(postgres_url: str) -> None:
+    # given referrals at head on PostgreSQL, with click partitions made the way the service does
+    spec = next(spec for spec in APPS if spec.name == "referrals")
+    migrations.upgrade(spec.migrations_dir, postgres_url)
+    database = Database(postgres_url)
+    try:
+        made = ensure_partitions(database, [date(2026, 11, 21), date(2026, 11, 22)])
+    finally:
+        database.engine.dispose()
+    assert len(made) == 2
+
+    # when the migrated schema is compared with the models
+    engine = create_db_engine(postgres_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection,
+                opts={"compare_type": True, "include_name": migrations.is_migrated_object},
+            )
+            differences = compare_metadata(context, app_metadata(spec))
+            tables = set(inspect(connection).get_table_names())
+    finally:
+        engine.dispose()
+
+    # then the partitions exist but are not reported as tables the models lack
+    assert {"clicks_p20261121", "clicks_p20261122"} <= tables
+    assert differences == []
