@@ -280,6 +280,81 @@ def test_a_rule_missing_what_its_kind_needs_names_the_field(console: Console) ->
     assert console.data(RULES, as_=console.marketer)["rewardRules"] == []
 
 
+def test_a_rule_update_clears_what_is_sent_as_null_and_keeps_what_is_left_out(
+    console: Console,
+) -> None:
+    # given a rule with a daily cap and a budget
+    rule = console.data(
+        CREATE_RULE,
+        {
+            "input": {
+                "name": "Ten clicks",
+                "trigger": "HUMAN_CLICKS_REACHED",
+                "triggerClicks": 10,
+                "rewardKind": "POINTS",
+                "points": 25,
+                "capPerDay": 2,
+                "budget": 1000,
+            }
+        },
+        as_=console.marketer,
+    )["createRewardRule"]["rule"]
+
+    # when a marketer changes only the budget (the cap left out)
+    rebudgeted = console.data(
+        UPDATE_RULE, {"input": {"id": rule["id"], "budget": 500}}, as_=console.marketer
+    )["updateRewardRule"]
+    # and then sends the cap as an explicit null, in variables and in the query text
+    cleared = console.data(
+        UPDATE_RULE, {"input": {"id": rule["id"], "capPerDay": None}}, as_=console.marketer
+    )["updateRewardRule"]
+    inline = console.data(
+        f'mutation {{ updateRewardRule(input: {{id: "{rule["id"]}", budget: null}}) '
+        f"{{ rule {{ {RULE_FIELDS} }} errors {{ field code message }} }} }}",
+        as_=console.marketer,
+    )["updateRewardRule"]
+
+    # then the left-out cap is kept, and each null clears its value (and only that one)
+    assert rebudgeted["errors"] == []
+    assert (rebudgeted["rule"]["capPerDay"], rebudgeted["rule"]["budget"]) == (2, 500)
+    assert (cleared["rule"]["capPerDay"], cleared["rule"]["budget"]) == (None, 500)
+    assert (inline["rule"]["capPerDay"], inline["rule"]["budget"]) == (None, None)
+    listed = console.data(RULES, as_=console.marketer)["rewardRules"]
+    assert [(r["capPerDay"], r["budget"], r["points"]) for r in listed] == [(None, None, 25)]
+
+
+def test_a_rule_update_refuses_null_for_what_a_rule_cannot_lack(console: Console) -> None:
+    # given a points rule
+    rule = console.data(
+        CREATE_RULE,
+        {
+            "input": {
+                "name": "Share",
+                "trigger": "SHARE_RECORDED",
+                "rewardKind": "POINTS",
+                "points": 5,
+            }
+        },
+        as_=console.marketer,
+    )["createRewardRule"]["rule"]
+
+    # when a marketer sends null for its name, and for the points its kind needs
+    no_name = console.data(
+        UPDATE_RULE, {"input": {"id": rule["id"], "name": None}}, as_=console.marketer
+    )["updateRewardRule"]
+    no_points = console.data(
+        UPDATE_RULE, {"input": {"id": rule["id"], "points": None}}, as_=console.marketer
+    )["updateRewardRule"]
+
+    # then each is refused on its field, and the rule is unchanged
+    assert [(e["field"], e["code"]) for e in no_name["errors"]] == [(["input", "name"], "INVALID")]
+    assert [(e["field"], e["code"]) for e in no_points["errors"]] == [
+        (["input", "points"], "INVALID")
+    ]
+    listed = console.data(RULES, as_=console.marketer)["rewardRules"]
+    assert [(r["name"], r["points"]) for r in listed] == [("Share", 5)]
+
+
 def test_a_marketer_previews_then_imports_a_csv_of_codes(console: Console) -> None:
     # given a new code bank
     bank = console.data(

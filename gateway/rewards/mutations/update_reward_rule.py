@@ -46,6 +46,20 @@ class UpdateRewardRule(BaseMutation):
         data = arguments["input"]
         rule_id = rewards_id(data.id, "RewardRule", field="id")
         rule = context.backend("rewards").call(
-            "PATCH", f"/v1/rules/{rule_id}", context.principal, json=rule_request(data)
+            "PATCH", f"/v1/rules/{rule_id}", context.principal, json=rule_changes(data)
         )
         return UpdateRewardRulePayload(rule=rule, errors=[])
+
+
+def rule_changes(data: Any) -> dict[str, Any]:
+    """The fields the caller sent, as rewards' JSON: an explicit null clears its field.
+
+    BaseMutation has already dropped the fields left out, so a key still in
+    ``data`` with None was sent as null. ``rule_request`` leaves nulls out (right
+    for a new rule), so they are put back here for rewards to clear, or to refuse
+    on their field where a rule cannot lack them (its name, the points it gives).
+    """
+    cleared = {
+        name: None for name in RewardRuleFields._meta.fields if name in data and data[name] is None
+    }
+    return {**rule_request(data), **cleared}
