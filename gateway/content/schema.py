@@ -25,8 +25,9 @@ from gateway.core.errors import BadUserInput
 from gateway.core.ids import raw_id_of
 from gateway.core.inputs import to_json
 from gateway.core.loaders import resolved, then
-from gateway.core.pagination import connection_from_page, page_params
+from gateway.core.pagination import connection_from_page, page_window
 from gateway.core.permissions import CONTENT_READ, SIGNED_IN_USER, requires
+from gateway.core.selections import selects
 from gateway.interfaces import BackendError
 
 READERS = (SIGNED_IN_USER, CONTENT_READ)
@@ -58,10 +59,13 @@ class ContentQueries(graphene.ObjectType):
         filter: dict[str, Any] | None = None,
     ) -> Any:
         context = context_of(info)
-        params = {
-            **page_params(first, after, context.settings.graphql_max_page_size),
-            **to_json(dict(filter or {})),
-        }
+        window = page_window(first, after, context.settings.graphql_max_page_size)
+        params = {**window.params, **to_json(dict(filter or {}))}
+        # A page that shows no files (the home page) lets content skip reading and
+        # signing every rendition of every pack: most of that call's cost.
+        with_assets = selects(info, "edges", "node", "assets")
+        if not with_assets:
+            params["omit"] = "assets"
         page = context.loaders.defer(
             lambda: context.backend("content").call(
                 "GET", "/v1/packs", context.principal, params=params
@@ -70,10 +74,12 @@ class ContentQueries(graphene.ObjectType):
         )
 
         def to_connection(body: dict[str, Any]) -> dict[str, Any]:
-            by_id = content_loaders.packs_by_id(context)
-            for item in body.get("items", []):
-                by_id.prime(str(item["id"]), item)
-            return connection_from_page(body, node_type="ContentPack")
+            if with_assets:
+                # Whole packs only: a later load by id may ask for their assets.
+                by_id = content_loaders.packs_by_id(context)
+                for item in body.get("items", []):
+                    by_id.prime(str(item["id"]), item)
+            return connection_from_page(body, node_type="ContentPack", window=window)
 
         return then(page, to_connection)
 

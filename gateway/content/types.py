@@ -10,6 +10,7 @@ import graphene
 from graphql import GraphQLResolveInfo
 
 from gateway.account.types import FanTier
+from gateway.content import dataloaders as content_loaders
 from gateway.core.context import context_of
 from gateway.core.inputs import upper
 from gateway.core.loaders import then
@@ -304,8 +305,13 @@ class ContentPack(graphene.ObjectType):
         return str(root.get("story") or "")
 
     @staticmethod
-    def resolve_assets(root: dict[str, Any], _info: GraphQLResolveInfo) -> list[Any]:
-        return list(root.get("assets") or [])
+    def resolve_assets(root: dict[str, Any], info: GraphQLResolveInfo) -> Any:
+        if "assets" in root:
+            return list(root.get("assets") or [])
+        # Listed without its assets (omit=assets) though a fragment asks for them after
+        # all: the whole pack, by id, in one batch with any others.
+        whole = content_loaders.packs_by_id(context_of(info)).load(str(root["id"]))
+        return then(whole, lambda pack: list((pack or {}).get("assets") or []))
 
     @staticmethod
     def resolve_share_kit(root: dict[str, Any], _info: GraphQLResolveInfo) -> dict[str, Any]:

@@ -441,3 +441,104 @@ def test_node_fetches_every_kind_of_object_for_those_who_may_see_it(platform: Pl
     assert node_of(platform, conversion_id, platform.fan) is None
     assert node_of(platform, asset_id, platform.fan) is None
     assert node_of(platform, global_id("Reward", "999999"), platform.fan) is None
+
+
+PACKS_PAGE = """
+query ($first: Int!, $after: String) {
+  contentPacks(first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { id title } }
+  }
+}
+"""
+
+
+def test_a_fan_pages_through_content_packs_by_each_edges_cursor(platform: Platform) -> None:
+    # given three published packs, listed newest first
+    whole = graphql(platform, PACKS_PAGE, platform.fan, first=3)["data"]["contentPacks"]
+    newest_first = [edge["node"]["id"] for edge in whole["edges"]]
+    assert sorted(newest_first) == sorted(platform.pack_ids)
+
+    # when the fan continues after each edge of that page in turn
+    after_each = [
+        graphql(platform, PACKS_PAGE, platform.fan, first=3, after=edge["cursor"])["data"][
+            "contentPacks"
+        ]
+        for edge in whole["edges"]
+    ]
+
+    # then each continues right after its edge, and every edge has a cursor of its own
+    assert [[edge["node"]["id"] for edge in page["edges"]] for page in after_each] == [
+        newest_first[1:],
+        newest_first[2:],
+        [],
+    ]
+    assert [page["pageInfo"]["hasNextPage"] for page in after_each] == [False, False, False]
+    assert len({edge["cursor"] for edge in whole["edges"]}) == 3
+    assert whole["pageInfo"]["endCursor"] == whole["edges"][-1]["cursor"]
+    assert all(page["totalCount"] == 3 for page in after_each)
+
+
+def test_a_fan_walks_the_packs_one_at_a_time_by_cursor(platform: Platform) -> None:
+    # when the fan reads one pack at a time, each time after the last edge's cursor
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        page = graphql(platform, PACKS_PAGE, platform.fan, first=1, after=after)["data"][
+            "contentPacks"
+        ]
+        seen.extend(edge["node"]["id"] for edge in page["edges"])
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["edges"][-1]["cursor"]
+        assert len(seen) <= 3, "the walk does not end"
+
+    # then every pack is seen once
+    assert sorted(seen) == sorted(platform.pack_ids)
+
+
+def test_a_cursor_the_gateway_did_not_give_out_is_refused(platform: Platform) -> None:
+    # when a client sends a content service cursor (or anything else) as 'after'
+    body = graphql(platform, PACKS_PAGE, platform.fan, first=1, after="MTIz")
+
+    # then it is told to pass back a cursor this list gave out
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert "cursor" in body["errors"][0]["message"]
+
+
+PACKS_WITH_FILES = """
+query {
+  contentPacks(first: 3) { edges { node { id ...Files } } }
+}
+fragment Files on ContentPack { assets { status renditions { name url } } }
+"""
+PACKS_WITHOUT_FILES = "{ contentPacks(first: 3) { edges { node { id title locked } } } }"
+
+
+def test_packs_carry_their_files_only_when_asked_and_in_one_content_call(
+    platform: Platform,
+) -> None:
+    # given three published packs with an image each
+    platform.services.reset_counts()
+
+    # when a page asks for the files through a fragment, and another does not ask for them
+    with_files = graphql(platform, PACKS_WITH_FILES, platform.fan)
+    calls_with_files = platform.services.counts()["content"]
+    platform.services.reset_counts()
+    without_files = graphql(platform, PACKS_WITHOUT_FILES, platform.fan)
+    calls_without_files = platform.services.counts()["content"]
+
+    # then the first has every rendition with a URL, and each page costs one content call
+    assert "errors" not in with_files
+    assert "errors" not in without_files
+    for edge in with_files["data"]["contentPacks"]["edges"]:
+        (asset,) = edge["node"]["assets"]
+        assert asset["status"] == "READY"
+        assert asset["renditions"]
+        assert all(r["url"] for r in asset["renditions"])
+    assert [edge["node"]["id"] for edge in without_files["data"]["contentPacks"]["edges"]] == [
+        edge["node"]["id"] for edge in with_files["data"]["contentPacks"]["edges"]
+    ]
+    assert calls_with_files == 1
+    assert calls_without_files == 1
