@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Request, expect
 
 from fanfare.demo import DemoReport
 from tests.portal.browsing import person, screenshot, serious_violations
@@ -19,6 +19,7 @@ from tests.portal.test_pages import (
     gateway_without_rewards,
     log_in_to_console,
     sign_up,
+    tab_to,
 )
 from tests.support.workers import wait_until
 
@@ -28,6 +29,7 @@ RULE = "Handwritten thanks for sharing"
 GIFT_RULE = "A gift card for sharing"
 NOTE = "Thank you for sharing our story!"
 BANK = "Summer 20% off"
+EDITED_RULE = "Points for approved conversions"
 
 
 def create_rule(console: Page) -> None:
@@ -36,6 +38,19 @@ def create_rule(console: Page) -> None:
 
 def bank_cell(console: Page, column: int) -> Any:
     return console.locator("tr", has_text=BANK).locator("td").nth(column)
+
+
+def rule_changes_sent(request: Request) -> dict[str, Any]:
+    """The input of the rule update the page sent."""
+    body = request.post_data_json
+    assert isinstance(body, dict), body
+    assert "mutation UpdateRule" in body["query"], body
+    changes: dict[str, Any] = body["variables"]["input"]
+    return changes
+
+
+def is_rule_update(request: Request) -> bool:
+    return request.method == "POST" and "UpdateRule" in (request.post_data or "")
 
 
 def test_a_marketer_runs_rules_code_banks_and_the_note_queue(
@@ -193,6 +208,100 @@ def test_a_marketer_runs_rules_code_banks_and_the_note_queue(
     assert {page: issues for page, issues in found.items() if issues} == {}
     for context in (marketer, fan_context):
         context.close()
+
+
+def test_a_marketer_edits_a_rules_caps_and_budget(
+    stack: PortalStack, demo: DemoReport, browser: Browser
+) -> None:
+    # given a points rule with daily and weekly caps and a budget
+    context = person(browser, stack.gateway_url)
+    console = context.new_page()
+    log_in_to_console(console, demo)
+    console.get_by_role("link", name="Reward rules").click()
+    console.get_by_label("Name", exact=True).fill(EDITED_RULE)
+    console.get_by_label("Trigger", exact=True).select_option("CONVERSION_APPROVED")
+    console.get_by_label("Points", exact=True).fill("50")
+    console.get_by_label("Per fan per day").fill("3")
+    console.get_by_label("Per fan per week").fill("5")
+    console.get_by_label("Budget", exact=True).fill("1000")
+    create_rule(console)
+    row = console.locator("tr", has_text=EDITED_RULE)
+    expect(row).to_contain_text("3/day, 5/week")
+    rule_id = row.get_attribute("data-rule-id")
+
+    # when the marketer opens it for editing
+    row.get_by_role("button", name=f"Edit {EDITED_RULE}").click()
+
+    # then the same form shows the rule, its name focused
+    expect(console.get_by_role("heading", name=f"Edit rule “{EDITED_RULE}”")).to_be_visible()
+    expect(console.get_by_label("Name", exact=True)).to_be_focused()
+    expect(console.get_by_label("Name", exact=True)).to_have_value(EDITED_RULE)
+    expect(console.get_by_label("Trigger", exact=True)).to_have_value("CONVERSION_APPROVED")
+    expect(console.get_by_label("Kind", exact=True)).to_have_value("POINTS")
+    expect(console.get_by_label("Points", exact=True)).to_have_value("50")
+    expect(console.get_by_label("Per fan per day")).to_have_value("3")
+    expect(console.get_by_label("Per fan per week")).to_have_value("5")
+    expect(console.get_by_label("Budget", exact=True)).to_have_value("1000")
+    expect(console.get_by_label("Start paused")).to_be_hidden()
+    violations = serious_violations(console)
+    screenshot(console, "console-rule-edit")
+
+    # when they raise the daily cap and the budget and save
+    console.get_by_label("Per fan per day").fill("4")
+    console.get_by_label("Budget", exact=True).fill("2000")
+    with console.expect_request(is_rule_update) as saving:
+        console.get_by_role("button", name="Save changes").click()
+
+    # then only those two fields were sent, and the list shows the new limits
+    assert rule_changes_sent(saving.value) == {"id": rule_id, "capPerDay": 4, "budget": 2000}
+    expect(row).to_contain_text("4/day, 5/week")
+    expect(row).to_contain_text("0 of 2000")
+    expect(console.locator(".rule-form .saved")).to_have_text(f"Rule “{EDITED_RULE}” saved.")
+    expect(console.get_by_role("heading", name="New rule")).to_be_visible()
+    expect(row.get_by_role("button", name=f"Edit {EDITED_RULE}")).to_be_focused()
+
+    # when, with the keyboard only, they open it again, empty the daily cap and press Enter
+    console.get_by_role("heading", name="Reward rules", level=1).focus()
+    tab_to(console, f"Edit {EDITED_RULE}", presses=120)
+    console.keyboard.press("Enter")
+    expect(console.get_by_label("Per fan per day")).to_have_value("4")
+    console.get_by_label("Per fan per day").focus()
+    console.keyboard.press("Control+A")
+    console.keyboard.press("Delete")
+    with console.expect_request(is_rule_update) as clearing:
+        console.keyboard.press("Enter")
+
+    # then the cap is sent as null, and the rule has no daily cap any more
+    assert rule_changes_sent(clearing.value) == {"id": rule_id, "capPerDay": None}
+    expect(row).not_to_contain_text("/day")
+    expect(row).to_contain_text("5/week")
+    expect(row).to_contain_text("0 of 2000")
+
+    # when they give the rule more points than rewards allows
+    row.get_by_role("button", name=f"Edit {EDITED_RULE}").click()
+    expect(console.get_by_label("Per fan per day")).to_have_value("")
+    console.get_by_label("Points", exact=True).fill("2000000")
+    console.get_by_role("button", name="Save changes").click()
+
+    # then rewards' refusal sits beside the points, focused, and the rule is unchanged
+    expect(console.locator(".field-error")).to_have_count(1)
+    assert "1000000" in error_of(console, "Points")
+    expect(console.get_by_label("Points", exact=True)).to_be_focused()
+    expect(console.get_by_label("Points", exact=True)).to_have_attribute("aria-invalid", "true")
+    violations += serious_violations(console)
+    screenshot(console, "console-rule-edit-error")
+
+    # and cancelling leaves the form for a new rule, the rule as it was
+    console.get_by_role("button", name="Cancel editing").click()
+    expect(console.get_by_role("heading", name="New rule")).to_be_visible()
+    expect(console.get_by_label("Points", exact=True)).to_have_value("")
+    expect(console.locator(".field-error")).to_have_count(0)
+    expect(row).to_contain_text("50 points")
+    expect(row.get_by_role("button", name=f"Edit {EDITED_RULE}")).to_be_focused()
+
+    # and neither the edit form nor its errors has a serious accessibility violation
+    assert violations == []
+    context.close()
 
 
 def test_fans_see_tier_progress_from_the_configured_thresholds(

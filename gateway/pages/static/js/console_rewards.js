@@ -45,6 +45,9 @@ const NEEDED_BY_KIND = {
 };
 const SWITCHED = ["triggerClicks", "triggerTier", "points", "badgeCode", "codeBankId", "giftCardAmountCents", "giftCardCurrency", "noteTemplate"];
 const WHOLE_NUMBERS = ["triggerClicks", "points", "giftCardAmountCents", "capPerDay", "capPerWeek", "capTotal", "budget"];
+// The fields the rule form edits (pausing is the list's job, not the edit form's).
+const EDITED = ["name", "trigger", "triggerClicks", "triggerTier", "packId", "tag", "rewardKind", "points", "badgeCode",
+  "codeBankId", "giftCardAmountCents", "giftCardCurrency", "noteTemplate", "capPerDay", "capPerWeek", "capTotal", "budget"];
 
 const ERRORS = "errors { field message code }";
 const RULE_FIELDS = `id name trigger triggerClicks triggerTier packId tag rewardKind points badgeCode codeBankId
@@ -94,16 +97,26 @@ function tableOf(label, headings, rows) {
       h("tbody", {}, rows)));
 }
 
-/** The form's values as GraphQL input: empty fields left out, whole numbers as numbers. */
-function ruleInput(form) {
+/**
+ * The form's values as GraphQL input, whole numbers as numbers. A new rule (`original`
+ * null) leaves empty fields out. An edited rule sends only the fields that differ from
+ * `original` (the rule as the form showed it), and null for a field emptied, which
+ * clears it; the server says which fields a rule cannot lack.
+ */
+function ruleInput(form, original = null) {
   const values = formValues(form);
   const data = {};
   const problems = [];
   for (const [name, raw] of Object.entries(values)) {
     const value = raw.trim();
-    if (name === "paused" || value === "") continue;
+    if (name === "paused") continue;
     const wrapper = form.querySelector(`[data-field="${name}"]`);
     if (wrapper && wrapper.hidden) continue;
+    if (original && value === original[name].trim()) continue;
+    if (value === "") {
+      if (original) data[name] = null;
+      continue;
+    }
     if (WHOLE_NUMBERS.includes(name)) {
       const number = Number(value);
       if (!Number.isInteger(number) || number < 1) {
@@ -115,8 +128,21 @@ function ruleInput(form) {
       data[name] = value;
     }
   }
-  data.paused = form.querySelector("input[name=paused]").checked;
+  if (!original) data.paused = form.querySelector("input[name=paused]").checked;
   return { data, problems };
+}
+
+/** A rule's edited fields as the form's text ("" for none), to fill the form and compare. */
+function ruleFormValues(rule) {
+  return Object.fromEntries(EDITED.map((name) => [name, rule[name] === null || rule[name] === undefined ? "" : String(rule[name])]));
+}
+
+/** Put `value` in the select, adding it (labelled `label`) if the choices loaded lack it. */
+function choose(control, value, label) {
+  if (value !== "" && ![...control.options].some((option) => option.value === value)) {
+    control.append(h("option", { value }, label));
+  }
+  control.value = value;
 }
 
 function showNeededFields(form) {
@@ -161,8 +187,12 @@ export function rulesView(main) {
   const list = h("section", { class: "card", "aria-labelledby": "rules-heading", dataset: { title: "Rules" } }, h("p", { class: "loading" }, "Loading…"));
   const bankChoice = select("codeBankId", [["", "Choose a bank"]], "");
   const packChoice = select("packId", [["", "Any pack"]], "");
+  const heading = h("h2", { id: "new-rule-heading" }, "New rule");
+  const startPaused = h("label", { class: "choice" }, h("input", { type: "checkbox", name: "paused", value: "yes" }), " Start paused");
+  const submitButton = h("button", { type: "submit", class: "primary" }, "Create rule");
+  const cancelButton = h("button", { type: "button", hidden: true }, "Cancel editing");
   const form = h("form", { class: "card form rule-form", novalidate: true, "aria-labelledby": "new-rule-heading" },
-    h("h2", { id: "new-rule-heading" }, "New rule"),
+    heading,
     field("Name", input("name", { required: true, maxlength: 120, placeholder: "e.g. Thanks for sharing" }), "Fans see it as the reward's title."),
     h("fieldset", { class: "group" }, h("legend", {}, "When"),
       field("Trigger", select("trigger", TRIGGERS, "SHARE_RECORDED")),
@@ -186,21 +216,81 @@ export function rulesView(main) {
       h("div", { class: "grid-2" },
         field("Per fan in all", input("capTotal", { type: "number", min: 1, inputmode: "numeric" })),
         field("Budget", input("budget", { type: "number", min: 1, inputmode: "numeric" }), "Points, cents for gift cards, or rewards."))),
-    h("label", { class: "choice" }, h("input", { type: "checkbox", name: "paused", value: "yes" }), " Start paused"),
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Create rule")),
+    startPaused,
+    h("div", { class: "actions" }, submitButton, cancelButton),
     h("p", { class: "saved", role: "status" }));
   form.addEventListener("change", (event) => {
     if (["trigger", "rewardKind"].includes(event.target.name)) showNeededFields(form);
   });
   showNeededFields(form);
   const packTitles = new Map();
+  // The rule being edited, and its fields as the form first showed them; null for a new rule.
+  let editing = null;
+  let original = null;
+
+  const stopEditing = () => {
+    editing = null;
+    original = null;
+    form.reset();
+    clearErrors(form);
+    showNeededFields(form);
+    heading.textContent = "New rule";
+    submitButton.textContent = "Create rule";
+    cancelButton.hidden = true;
+    startPaused.hidden = false;
+  };
+  const focusEditButton = (ruleId) => {
+    const button = list.querySelector(`tr[data-rule-id="${CSS.escape(ruleId)}"] .edit-rule`);
+    if (button) button.focus();
+  };
+  const startEditing = (rule) => {
+    stopEditing();
+    editing = rule;
+    original = ruleFormValues(rule);
+    for (const [name, value] of Object.entries(original)) {
+      const control = form.elements.namedItem(name);
+      if (name === "packId") choose(control, value, packTitles.get(value) || "The rule's pack");
+      else if (name === "codeBankId") choose(control, value, "The rule's bank");
+      else if (control.tagName === "SELECT") control.value = value || control.options[0].value;
+      else control.value = value;
+    }
+    showNeededFields(form);
+    heading.textContent = `Edit rule “${rule.name}”`;
+    submitButton.textContent = "Save changes";
+    cancelButton.hidden = false;
+    startPaused.hidden = true;
+    form.querySelector(".saved").textContent = "";
+    form.scrollIntoView({ block: "start" });
+    form.elements.namedItem("name").focus();
+  };
+  cancelButton.addEventListener("click", () => {
+    const ruleId = editing && editing.id;
+    stopEditing();
+    if (ruleId) focusEditButton(ruleId);
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
     form.querySelector(".saved").textContent = "";
-    const { data, problems } = ruleInput(form);
+    const { data, problems } = ruleInput(form, original);
     if (showErrors(form, problems)) return;
-    await busy(form.querySelector("button[type=submit]"), async () => {
+    if (editing && Object.keys(data).length === 0) {
+      form.querySelector(".saved").textContent = "Nothing to save: no field was changed.";
+      return;
+    }
+    await busy(submitButton, async () => {
+      if (editing) {
+        const result = await graphql(UPDATE_RULE, { input: { id: editing.id, ...data } });
+        if (showTopLevelFailure(form, result, "updateRewardRule")) return;
+        const payload = result.data.updateRewardRule;
+        if (showErrors(form, payload.errors)) return;
+        stopEditing();
+        form.querySelector(".saved").textContent = `Rule “${payload.rule.name}” saved.`;
+        announce(`Rule ${payload.rule.name} saved.`);
+        await loadRules(list, packTitles, startEditing);
+        focusEditButton(payload.rule.id);
+        return;
+      }
       const result = await graphql(CREATE_RULE, { input: data });
       if (showTopLevelFailure(form, result, "createRewardRule")) return;
       const payload = result.data.createRewardRule;
@@ -209,7 +299,7 @@ export function rulesView(main) {
       showNeededFields(form);
       form.querySelector(".saved").textContent = `Rule “${payload.rule.name}” created${payload.rule.paused ? ", paused" : ""}.`;
       announce(`Rule ${payload.rule.name} created.`);
-      loadRules(list, packTitles);
+      loadRules(list, packTitles, startEditing);
     });
   });
   fill(main, h("h1", {}, "Reward rules"),
@@ -218,17 +308,23 @@ export function rulesView(main) {
   focusHeading(main);
   graphql(RULE_CHOICES).then((result) => {
     const banks = (result.data && result.data.codeBanks) || [];
-    bankChoice.append(...banks.map((bank) => h("option", { value: bank.id }, `${bank.name} (${bank.remaining} left)`)));
+    for (const bank of banks) {
+      const label = `${bank.name} (${bank.remaining} left)`;
+      // A rule opened for editing before the banks came may have added its bank already.
+      const known = [...bankChoice.options].find((option) => option.value === bank.id);
+      if (known) known.textContent = label;
+      else bankChoice.append(h("option", { value: bank.id }, label));
+    }
   });
   graphql(RULE_PACKS).then((result) => {
     const packs = result.data && result.data.contentPacks ? result.data.contentPacks.edges.map((edge) => edge.node) : [];
     packs.forEach((pack) => packTitles.set(pack.id, pack.title));
     packChoice.append(...packs.map((pack) => h("option", { value: pack.id }, pack.title)));
-    loadRules(list, packTitles);
+    loadRules(list, packTitles, startEditing);
   });
 }
 
-async function loadRules(section, packTitles) {
+async function loadRules(section, packTitles, onEdit) {
   const result = await graphql(RULES);
   renderSection(section, result, "rewardRules", (rules) => {
     section.append(h("h2", { id: "rules-heading" }, "Rules"));
@@ -243,12 +339,17 @@ async function loadRules(section, packTitles) {
           h("td", {}, rule.name), h("td", {}, text.trigger), h("td", {}, text.filters), h("td", {}, text.reward),
           h("td", {}, text.caps), h("td", {}, text.budget), h("td", { class: "num" }, String(rule.issuedCount)),
           h("td", {}, h("span", { class: `status status-${rule.paused ? "draft" : "published"}` }, rule.paused ? "Paused" : "Live"), " ",
-            pauseButton(rule, section, packTitles)));
+            pauseButton(rule, section, packTitles, onEdit), " ", editButton(rule, onEdit)));
       })));
   });
 }
 
-function pauseButton(rule, section, packTitles) {
+function editButton(rule, onEdit) {
+  return h("button", { type: "button", class: "edit-rule", onclick: () => onEdit(rule) },
+    h("span", {}, "Edit"), h("span", { class: "visually-hidden" }, ` ${rule.name}`));
+}
+
+function pauseButton(rule, section, packTitles, onEdit) {
   const action = rule.paused ? "Resume" : "Pause";
   const form = h("form", { class: "inline", "aria-label": `${action} ${rule.name}` },
     h("button", { type: "submit" }, h("span", {}, action), h("span", { class: "visually-hidden" }, ` ${rule.name}`)));
@@ -259,7 +360,7 @@ function pauseButton(rule, section, packTitles) {
       if (showTopLevelFailure(form, result, "updateRewardRule")) return;
       if (showErrors(form, result.data.updateRewardRule.errors)) return;
       announce(`${rule.name} is ${rule.paused ? "live again" : "paused"}.`);
-      loadRules(section, packTitles);
+      loadRules(section, packTitles, onEdit);
     });
   });
   return form;
