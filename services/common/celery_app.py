@@ -1,17 +1,21 @@
 """The Celery app factory: tasks run inside the Flask app context.
 
-Every service gets two plumbing tasks: ``<service>.relay_outbox``, run by beat
-every ``OUTBOX_RELAY_INTERVAL_SECONDS``, and ``<service>.consume_event``, which
-applies an event once and parks it in ``dead_letters`` after its retries.
+Every service gets three plumbing tasks: ``<service>.relay_outbox``, run by
+beat every ``OUTBOX_RELAY_INTERVAL_SECONDS``; ``<service>.consume_event``, which
+applies an event once and parks it in ``dead_letters`` after its retries; and
+``<service>.consume_events``, which applies up to ``EVENT_DELIVERY_BATCH_SIZE``
+events in one transaction and hands each one that fails to ``consume_event``.
 Tasks are acknowledged late and re-queued if their worker dies, so a task must
 be safe to run twice: take ids, re-read state, skip work already done.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import traceback
+from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery, Task, signals
@@ -105,6 +109,27 @@ def send_event(celery: Celery, service: str, event: Event) -> None:
     )
 
 
+def consume_batch_task_name(service: str) -> str:
+    return f"{service}.consume_events"
+
+
+def batch_task_id(service: str, events: Sequence[Event]) -> str:
+    """The same events for the same service always get the same task id."""
+    digest = hashlib.sha256("\n".join(event.id for event in events).encode()).hexdigest()
+    return f"batch:{service}:{len(events)}:{digest[:32]}"
+
+
+def send_events(celery: Celery, service: str, events: Sequence[Event]) -> None:
+    """Put ``events`` on ``service``'s queue as one ``consume_events`` task (fails fast)."""
+    celery.send_task(
+        consume_batch_task_name(service),
+        args=[[event.to_message() for event in events]],
+        queue=service,
+        task_id=batch_task_id(service, events),
+        retry=False,
+    )
+
+
 def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:
     service = runtime.service
     settings = runtime.settings
@@ -120,6 +145,8 @@ def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:
                 runtime.db,
                 lambda target, event: send_event(celery, target, event),
                 batch_size=settings.outbox_relay_batch_size,
+                send_batch=lambda target, events: send_events(celery, target, events),
+                delivery_batch_size=settings.event_delivery_batch_size,
             )
             total += sent
             if sent < settings.outbox_relay_batch_size:
@@ -164,6 +191,51 @@ def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:
             )
             raise self.retry(exc=exc, countdown=countdown) from exc
         return "applied" if applied else "duplicate"
+
+    @celery.task(
+        name=consume_batch_task_name(service),
+        bind=True,
+        max_retries=settings.event_max_retries,
+    )
+    def consume_events(self: Task, messages: list[dict[str, Any]]) -> str:  # type: ignore[type-arg]
+        """Apply a batch in one transaction; each event that fails goes on alone.
+
+        A failed event is re-sent as a ``consume_event`` task, which retries it
+        with backoff and dead-letters it, so it never blocks or repeats the
+        events beside it. If the transaction itself fails (the commit, the
+        connection), nothing was applied and every event goes on alone.
+        """
+        assert runtime.consumer is not None
+        events = [Event.from_message(message) for message in messages]
+        try:
+            outcome = runtime.consumer.apply_batch(runtime.db, events)
+        except Exception as exc:
+            log.warning("a batch of %d events failed whole; each goes alone: %s", len(events), exc)
+            failed = events
+            applied = 0
+        else:
+            failed = [event for event, _ in outcome.failed]
+            applied = len(outcome.applied)
+        try:
+            for event in failed:
+                send_event(celery, service, event)
+        except Exception as exc:
+            # The broker refused: run the batch again later; what committed is skipped.
+            if self.request.retries >= settings.event_max_retries:
+                for event in failed:
+                    runtime.consumer.dead_letter(
+                        runtime.db,
+                        kind="event",
+                        name=event.type,
+                        reference=event.id,
+                        payload=event.to_message(),
+                        error="".join(traceback.format_exception(exc)),
+                        attempts=self.request.retries + 1,
+                    )
+                return "dead_lettered"
+            countdown = backoff_seconds(settings.event_retry_backoff_seconds, self.request.retries)
+            raise self.retry(exc=exc, countdown=countdown) from exc
+        return f"applied {applied}, sent alone {len(failed)}, of {len(events)}"
 
 
 _SIGNALS_CONNECTED: set[str] = set()

@@ -6,12 +6,19 @@ sends unsent events to the broker and marks them sent; if the broker is down
 they simply wait. Consumers record each event id they applied in the same
 transaction as its effects, so an event delivered twice is applied once.
 Events that keep failing end in ``dead_letters`` instead of looping.
+
+Delivery in batches: the relay may hand a consuming service up to N events
+of one relay batch at once, and the consumer applies them in one transaction
+with a savepoint per event, so one commit serves N events while an event
+that fails rolls back alone.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +48,7 @@ log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Session, Event], None]
 SendToService = Callable[[str, Event], None]
+SendBatchToService = Callable[[str, Sequence[Event]], None]
 
 
 def utcnow() -> datetime:
@@ -142,7 +150,15 @@ class Outbox:
         )
         return int(count or 0)
 
-    def relay_pending(self, db: Database, send: SendToService, *, batch_size: int = 500) -> int:
+    def relay_pending(
+        self,
+        db: Database,
+        send: SendToService,
+        *,
+        batch_size: int = 500,
+        send_batch: SendBatchToService | None = None,
+        delivery_batch_size: int = 1,
+    ) -> int:
         """Send one batch of unsent events, oldest first; return how many were sent.
 
         On PostgreSQL the batch is locked with ``SKIP LOCKED`` so two relays never
@@ -150,15 +166,21 @@ class Outbox:
         file, rows are read and marked in two short transactions so a slow broker
         never blocks writers. An event is marked sent only after the broker took
         it; a crash in between sends it again, which consumers absorb by event id.
+
+        With ``send_batch`` and a ``delivery_batch_size`` above 1, the batch goes
+        out in groups of up to that many rows: each consuming service gets the
+        group's events it consumes in one ``send_batch`` call (a lone event goes
+        through ``send``), and the group's rows are marked sent once all took it.
         """
+        group_size = delivery_batch_size if send_batch is not None else 1
         if db.dialect == "postgresql":
             with db.transaction() as session:
                 rows = self._unsent(session, batch_size, lock=True)
-                return self._send_and_mark(session, rows, send)
+                return self._send_and_mark(session, rows, send, send_batch, group_size)
         with db.transaction() as session:
             rows = self._unsent(session, batch_size, lock=False)
         with db.transaction() as session:
-            return self._send_and_mark(session, rows, send)
+            return self._send_and_mark(session, rows, send, send_batch, group_size)
 
     def _unsent(self, session: Session, limit: int, *, lock: bool) -> list[Any]:
         table = self.tables.outbox
@@ -167,36 +189,69 @@ class Outbox:
             query = query.with_for_update(skip_locked=True)
         return list(session.execute(query).mappings().all())
 
-    def _send_and_mark(self, session: Session, rows: list[Any], send: SendToService) -> int:
+    def _send_and_mark(
+        self,
+        session: Session,
+        rows: list[Any],
+        send: SendToService,
+        send_batch: SendBatchToService | None,
+        group_size: int,
+    ) -> int:
         table = self.tables.outbox
         sent = 0
-        for row in rows:
-            event = Event(
-                id=row["event_id"],
-                type=row["event_type"],
-                producer=self.producer,
-                occurred_at=as_utc(row["occurred_at"]).isoformat(),
-                payload=row["payload"],
-                request_id=row["request_id"],
-            )
+        for start in range(0, len(rows), group_size):
+            group = rows[start : start + group_size]
+            seqs = [row["seq"] for row in group]
             try:
-                for service in consumers_of(event.type, self.routes):
-                    send(service, event)
+                self._send_group([self._event_of(row) for row in group], send, send_batch)
             except Exception as exc:
-                log.warning("outbox relay paused: broker refused event %s: %s", event.id, exc)
+                log.warning("outbox relay paused: broker refused seq %s on: %s", seqs[0], exc)
                 session.execute(
                     update(table)
-                    .where(table.c.seq == row["seq"])
+                    .where(table.c.seq.in_(seqs))
                     .values(attempts=table.c.attempts + 1, last_error=str(exc)[:2000])
                 )
                 break
             session.execute(
                 update(table)
-                .where(table.c.seq == row["seq"])
+                .where(table.c.seq.in_(seqs))
                 .values(sent_at=utcnow(), attempts=table.c.attempts + 1, last_error=None)
             )
-            sent += 1
+            sent += len(group)
         return sent
+
+    def _event_of(self, row: Any) -> Event:
+        return Event(
+            id=row["event_id"],
+            type=row["event_type"],
+            producer=self.producer,
+            occurred_at=as_utc(row["occurred_at"]).isoformat(),
+            payload=row["payload"],
+            request_id=row["request_id"],
+        )
+
+    def _send_group(
+        self, events: list[Event], send: SendToService, send_batch: SendBatchToService | None
+    ) -> None:
+        per_service: dict[str, list[Event]] = {}
+        for event in events:
+            for service in consumers_of(event.type, self.routes):
+                per_service.setdefault(service, []).append(event)
+        for service, batch in per_service.items():
+            if send_batch is None or len(batch) == 1:
+                for event in batch:
+                    send(service, event)
+            else:
+                send_batch(service, batch)
+
+
+@dataclass
+class BatchOutcome:
+    """What became of each event of a batch applied in one transaction."""
+
+    applied: list[Event] = field(default_factory=list)
+    duplicates: list[Event] = field(default_factory=list)
+    failed: list[tuple[Event, Exception]] = field(default_factory=list)
 
 
 class EventConsumer:
@@ -223,19 +278,66 @@ class EventConsumer:
         second delivery finds the row and changes nothing.
         """
         with db.transaction() as session:
-            # RETURNING rather than rowcount: drivers disagree on rowcount for
-            # ON CONFLICT DO NOTHING (psycopg reports -1).
-            claimed = session.execute(
-                insert_ignoring_conflicts(session, self.tables.processed)
-                .values(event_id=event.id, event_type=event.type, processed_at=utcnow())
-                .returning(self.tables.processed.c.event_id)
-            ).first()
-            if claimed is None:
-                log.info("event %s (%s) already applied; skipped", event.id, event.type)
-                return False
-            for handler in self.handlers.get(event.type, []):
-                handler(session, event)
-        log.info("event %s (%s) applied", event.id, event.type)
+            applied = self._claim_and_handle(session, event)
+        if applied:
+            log.info("event %s (%s) applied", event.id, event.type)
+        return applied
+
+    def apply_batch(self, db: Database, events: Sequence[Event]) -> BatchOutcome:
+        """Apply each event of ``events`` once, all in one transaction.
+
+        Each event's claim and handlers run in a savepoint of their own: an
+        event whose handler raises rolls back alone and is reported in
+        ``failed`` (for the caller to retry on its own), the others commit
+        together. A batch delivered again finds the processed-event rows of
+        what committed and applies only the rest. What a failed event's
+        handlers put in ``session.info`` (e.g. after-commit callbacks) is
+        dropped with its savepoint, as if it had never run.
+        """
+        outcome = BatchOutcome()
+        with db.transaction() as session:
+            for event in events:
+                info_before = {key: copy.copy(value) for key, value in session.info.items()}
+                token = current_request_id.set(event.request_id)
+                try:
+                    with session.begin_nested():
+                        applied = self._claim_and_handle(session, event)
+                except Exception as exc:
+                    session.info.clear()
+                    session.info.update(info_before)
+                    log.warning(
+                        "event %s (%s) failed in its batch and was rolled back alone: %s",
+                        event.id,
+                        event.type,
+                        exc,
+                    )
+                    outcome.failed.append((event, exc))
+                    continue
+                finally:
+                    current_request_id.reset(token)
+                (outcome.applied if applied else outcome.duplicates).append(event)
+        for event in outcome.applied:
+            token = current_request_id.set(event.request_id)
+            try:
+                log.info("event %s (%s) applied", event.id, event.type)
+            finally:
+                current_request_id.reset(token)
+        return outcome
+
+    def _claim_and_handle(self, session: Session, event: Event) -> bool:
+        """Claim ``event`` in ``processed_events`` and run its handlers; False if seen before."""
+        # RETURNING rather than rowcount: drivers disagree on rowcount for
+        # ON CONFLICT DO NOTHING (psycopg reports -1).
+        claimed = session.execute(
+            insert_ignoring_conflicts(session, self.tables.processed)
+            .values(event_id=event.id, event_type=event.type, processed_at=utcnow())
+            .returning(self.tables.processed.c.event_id)
+        ).first()
+        if claimed is None:
+            log.info("event %s (%s) already applied; skipped", event.id, event.type)
+            return False
+        for handler in self.handlers.get(event.type, []):
+            handler(session, event)
         return True
 
     def dead_letter(

@@ -52,6 +52,7 @@ class CommonSettings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     outbox_relay_interval_seconds: float = Field(default=1.0, gt=0)
     outbox_relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    event_delivery_batch_size: int = Field(default=100, ge=1, le=1_000)
     event_max_retries: int = Field(default=5, ge=0, le=50)
     event_retry_backoff_seconds: float = Field(default=2.0, ge=0)
     broker_visibility_timeout_seconds: int = Field(default=3600, ge=1)
