@@ -20,7 +20,7 @@ from services.content import presenting, rules
 from services.content.access import Viewer
 from services.content.context import ContentContext
 from services.content.models import Asset, ContentPack, PackTag
-from services.content.sql import decode_cursor, encode_cursor
+from services.content.sql import decode_cursor, encode_cursor, id_in
 
 MAX_PAGE_SIZE = 100
 MAX_BATCH_IDS = 200
@@ -287,7 +287,9 @@ def get_packs_by_ids(
     if not ids:
         return []
     with context.db.transaction() as session:
-        query = _visible(select(ContentPack).where(ContentPack.id.in_(set(ids))), viewer)
+        query = _visible(
+            select(ContentPack).where(id_in(session, ContentPack.id, set(ids))), viewer
+        )
         packs = list(session.scalars(query))
         return presenting.present_packs(session, context, viewer, packs, with_assets=with_assets)
 

@@ -17,6 +17,7 @@ from services.content.access import Viewer
 from services.content.context import ContentContext
 from services.content.models import Asset, ContentPack, Feedback, PackTag, Rendition
 from services.content.rendering import render_story
+from services.content.sql import id_in
 
 # The rendition a locked or summary pack shows as its teaser.
 TEASER_RENDITION = "thumbnail"
@@ -31,7 +32,7 @@ def tags_by_pack(session: Session, pack_ids: Sequence[int]) -> dict[int, list[st
     found: dict[int, list[str]] = defaultdict(list)
     rows = session.execute(
         select(PackTag.pack_id, PackTag.tag)
-        .where(PackTag.pack_id.in_(pack_ids))
+        .where(id_in(session, PackTag.pack_id, pack_ids))
         .order_by(PackTag.pack_id, PackTag.tag)
     )
     for pack_id, tag in rows:
@@ -43,7 +44,7 @@ def cover_assets(session: Session, pack_ids: Sequence[int]) -> dict[int, int]:
     """Each pack's cover: its oldest READY asset."""
     rows = session.execute(
         select(Asset.pack_id, func.min(Asset.id))
-        .where(Asset.pack_id.in_(pack_ids), Asset.status == "READY")
+        .where(id_in(session, Asset.pack_id, pack_ids), Asset.status == "READY")
         .group_by(Asset.pack_id)
     )
     return {int(pack_id): int(asset_id) for pack_id, asset_id in rows}
@@ -55,7 +56,7 @@ def feedback_tallies(session: Session, pack_ids: Sequence[int]) -> dict[int, dic
     }
     rows = session.execute(
         select(Feedback.pack_id, Feedback.sentiment, func.count())
-        .where(Feedback.pack_id.in_(pack_ids))
+        .where(id_in(session, Feedback.pack_id, pack_ids))
         .group_by(Feedback.pack_id, Feedback.sentiment)
     )
     for pack_id, sentiment, count in rows:
@@ -92,7 +93,7 @@ def renditions_by_asset(
                 Rendition.bytes,
                 Rendition.storage_key,
             )
-            .where(Rendition.asset_id.in_(ids))
+            .where(id_in(session, Rendition.asset_id, ids))
             .order_by(Rendition.id)
         )
         if name is not None:
@@ -179,7 +180,9 @@ def present_packs(
     covers = cover_assets(session, pack_ids)
     assets_by_pack: dict[int, list[Asset]] = defaultdict(list)
     if with_assets:
-        asset_query = select(Asset).where(Asset.pack_id.in_(pack_ids)).order_by(Asset.id)
+        asset_query = (
+            select(Asset).where(id_in(session, Asset.pack_id, pack_ids)).order_by(Asset.id)
+        )
         if not viewer.manages_content:
             asset_query = asset_query.where(Asset.status == "READY")
         for asset in session.scalars(asset_query):
