@@ -8,14 +8,20 @@ with one rule: 10 points per share, so every distinct event earns one reward.
 
 1. Baseline: the same worker drains ``--noop`` no-op tasks put on its queue
    beforehand; the rate is tasks / (drained - worker ready).
-2. Throughput: ``--events`` share events, 10% of them published twice, are put
-   on the queue, then the worker drains them while it is killed with SIGKILL
-   (the whole process group) ``--kills`` times, evenly spread, and restarted at
-   once. Its unacknowledged tasks come back after the visibility timeout.
-   Rate = distinct events / (all applied - first worker ready).
-3. Latency: events published one by one at half the throughput rate; the
-   latency of each is reward row written (inside the consumer's transaction,
-   a millisecond or two before its commit) minus the event's occurred_at.
+2. Throughput: ``--events`` share events are written to an outbox (a
+   ``referrals`` producer's, kept in the bench database) and go to the queue
+   through the real relay (``Outbox.relay_pending``, as the relay task runs
+   it), so delivery batching applies: ``consume_events`` tasks of up to
+   ``--delivery-batch-size`` events. 10% of them are published twice: after
+   each round of 1,000 new events, 100 already sent are marked unsent again
+   (as after a relay crash between send and mark) and the relay sends them
+   again. Then the worker drains the queue while it is killed with SIGKILL
+   ``--kills`` times, evenly spread. Its unacknowledged tasks come back after
+   the visibility timeout. Rate = distinct events / (all applied - worker ready).
+3. Latency: events written to the outbox one by one at half the throughput
+   rate, each relayed at once; the latency of each is reward row written
+   (inside the consumer's transaction, a millisecond or two before its
+   commit) minus the event's occurred_at (its outbox write).
 4. Statements: the SQL statements the consumer sends per event in the steady
    state, counted in this process with SQLAlchemy's ``before_cursor_execute``.
 
@@ -48,7 +54,7 @@ from typing import Any
 import psutil
 import psycopg
 import redis
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,13 +63,15 @@ sys.path.insert(0, str(ROOT))
 from fanfare.apps import get_app_spec  # noqa: E402
 from fanfare.embedded import EmbeddedRedis  # noqa: E402
 from services.common import migrations  # noqa: E402
-from services.common.celery_app import send_event  # noqa: E402
+from services.common.celery_app import send_event, send_events  # noqa: E402
 from services.common.events import Event  # noqa: E402
+from services.common.outbox import Outbox  # noqa: E402
 
 SECRET = "bench-internal-token-secret-0123456789abcdef"  # noqa: S105 - a bench-only secret
 VISIBILITY_TIMEOUT = 5
 FANS = 2_000
 NOOP_TASK = "bench.noop"
+RELAY_ROUND = 1_000
 
 
 def build_app() -> Any:
@@ -177,6 +185,17 @@ def share_event(fan: int) -> Event:
     )
 
 
+def outbox_row(event: Event) -> dict[str, Any]:
+    """The outbox row the producer would have written for ``event``, stamped now."""
+    return {
+        "event_id": event.id,
+        "event_type": event.type,
+        "payload": event.payload,
+        "request_id": None,
+        "occurred_at": datetime.now(UTC),
+    }
+
+
 def reached(count: Callable[[], int], mark: int) -> bool:
     return count() >= mark
 
@@ -212,6 +231,8 @@ class Figures:
     ledger_entries: int
     ledger_total: int
     statements_per_event: float
+    delivery_batch_size: int
+    tasks: int
 
 
 def statements_per_event(app: Any, runtime: Any, events: int = 500) -> float:
@@ -258,6 +279,10 @@ def print_report(f: Figures) -> None:
         f"load average after: {os.getloadavg()[0]:.2f}"
     )
     print("worker: 1 celery worker, prefork 2 processes, acks_late; PostgreSQL 18, Redis 6.2")
+    print(
+        f"events through the outbox relay, EVENT_DELIVERY_BATCH_SIZE={f.delivery_batch_size}: "
+        f"{f.events + f.duplicates:,} messages in {f.tasks:,} tasks"
+    )
     print()
     print("| run | items | rate /s | vs no-op | peak worker RSS MB |")
     print("|---|---|---|---|---|")
@@ -295,6 +320,7 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--noop", type=int, default=20_000)
     parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument("--delivery-batch-size", type=int, default=100)
     parser.add_argument(
         "--kill-target",
         choices=["pool", "worker"],
@@ -326,6 +352,7 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
             "INTERNAL_TOKEN_SECRET": SECRET,
             "BROKER_VISIBILITY_TIMEOUT_SECONDS": str(VISIBILITY_TIMEOUT),
             "LOG_LEVEL": "WARNING",
+            "EVENT_DELIVERY_BATCH_SIZE": str(args.delivery_batch_size),
         }
         os.environ.update(env)
         migrations.upgrade(get_app_spec("rewards").migrations_dir, database_url)
@@ -362,19 +389,55 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
         worker.kill()
         print(f"no-op drain: {args.noop} tasks, {noop_rate:,.0f} tasks/s", flush=True)
 
-        # 2. throughput with duplicates and kills
+        # 2. throughput with duplicates and kills, through the relay
+        settings = runtime.settings
+        outbox = Outbox(
+            event_tables, producer="referrals", routes={"referrals.share_recorded": ("rewards",)}
+        )
+        sent_tasks: list[int] = []
+
+        def send_one(service: str, event: Event) -> None:
+            send_event(celery, service, event)
+            sent_tasks.append(1)
+
+        def send_many(service: str, batch: Any) -> None:
+            send_events(celery, service, batch)
+            sent_tasks.append(1)
+
+        def relay_all() -> None:
+            while outbox.relay_pending(
+                runtime.db,
+                send_one,
+                batch_size=settings.outbox_relay_batch_size,
+                send_batch=send_many,
+                delivery_batch_size=settings.event_delivery_batch_size,
+            ):
+                pass
+
         events = [share_event(random.randrange(FANS)) for _ in range(args.events)]
-        duplicates = random.sample(events, args.events // 10)
-        messages = events + duplicates
-        random.shuffle(messages)
+        duplicates: list[Event] = []
         started_publish = time.monotonic()
-        for event in messages:
-            send_event(celery, "rewards", event)
+        for first in range(0, len(events), RELAY_ROUND):
+            round_events = events[first : first + RELAY_ROUND]
+            with runtime.db.transaction() as session:
+                session.execute(insert(event_tables.outbox), [outbox_row(e) for e in round_events])
+            relay_all()
+            again = random.sample(round_events, len(round_events) // 10)
+            duplicates.extend(again)
+            outbox_table = event_tables.outbox
+            with runtime.db.transaction() as session:
+                session.execute(
+                    update(outbox_table)
+                    .where(outbox_table.c.event_id.in_([e.id for e in again]))
+                    .values(sent_at=None)
+                )
+            relay_all()
         print(
-            f"published {len(messages):,} messages ({len(duplicates):,} duplicates) in "
-            f"{time.monotonic() - started_publish:.0f}s",
+            f"relayed {len(events) + len(duplicates):,} messages ({len(duplicates):,} duplicates) "
+            f"in {len(sent_tasks):,} tasks in {time.monotonic() - started_publish:.0f}s",
             flush=True,
         )
+        tasks = len(sent_tasks)
         processed = event_tables.processed
 
         def applied_count() -> int:
@@ -435,7 +498,11 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
             pause = start + n * interval - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
-            send_event(celery, "rewards", share_event(random.randrange(FANS)))
+            with runtime.db.transaction() as session:
+                session.execute(
+                    insert(event_tables.outbox), [outbox_row(share_event(random.randrange(FANS)))]
+                )
+            relay_all()
         wait_for(lambda: queue_empty() and applied_count() >= args.events + count, worker)
         with runtime.db.transaction() as session:
             latencies = [
@@ -473,6 +540,8 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
                 ledger_entries=report.entries,
                 ledger_total=report.total,
                 statements_per_event=statements,
+                delivery_batch_size=args.delivery_batch_size,
+                tasks=tasks,
             )
         )
         runtime.db.dispose()

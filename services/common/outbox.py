@@ -32,6 +32,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     insert,
     select,
@@ -254,12 +255,37 @@ class BatchOutcome:
     failed: list[tuple[Event, Exception]] = field(default_factory=list)
 
 
+def in_lock_order(events: Sequence[Event]) -> list[Event]:
+    """``events`` with each run of events naming a fan sorted by ``fan_id`` (stable).
+
+    A batch holds the row locks its events take until it commits. Two batches
+    touching the same fans in different orders would deadlock (PostgreSQL
+    breaks the cycle only after ``deadlock_timeout``); in ascending fan order
+    one simply waits for the other. An event without a ``fan_id`` (a pack
+    published, say) stays where it was, so what it changes comes before or
+    after the same events as in the order sent; one fan's events keep theirs.
+    """
+    ordered: list[Event] = []
+    run: list[Event] = []
+    for event in events:
+        fan_id = event.payload.get("fan_id")
+        if isinstance(fan_id, str):
+            run.append(event)
+            continue
+        ordered.extend(sorted(run, key=lambda e: str(e.payload["fan_id"])))
+        ordered.append(event)
+        run = []
+    ordered.extend(sorted(run, key=lambda e: str(e.payload["fan_id"])))
+    return ordered
+
+
 class EventConsumer:
     """Applies events to a service's database exactly once per event id."""
 
     def __init__(self, tables: EventTables) -> None:
         self.tables = tables
         self.handlers: dict[str, list[EventHandler]] = {}
+        self._claim_statements: dict[str, Any] = {}
 
     def on(self, event_type: str) -> Callable[[EventHandler], EventHandler]:
         """Register a handler: ``@consumer.on("referrals.conversion_approved")``."""
@@ -290,13 +316,15 @@ class EventConsumer:
         event whose handler raises rolls back alone and is reported in
         ``failed`` (for the caller to retry on its own), the others commit
         together. A batch delivered again finds the processed-event rows of
-        what committed and applies only the rest. What a failed event's
+        what committed and applies only the rest. Events are applied in
+        ``in_lock_order``, so two batches never deadlock on the same fans' rows.
+        What a failed event's
         handlers put in ``session.info`` (e.g. after-commit callbacks) is
         dropped with its savepoint, as if it had never run.
         """
         outcome = BatchOutcome()
         with db.transaction() as session:
-            for event in events:
+            for event in in_lock_order(events):
                 info_before = {key: copy.copy(value) for key, value in session.info.items()}
                 token = current_request_id.set(event.request_id)
                 try:
@@ -324,14 +352,34 @@ class EventConsumer:
                 current_request_id.reset(token)
         return outcome
 
+    def _claim_statement(self, session: Session) -> Any:
+        """``INSERT INTO processed_events ... ON CONFLICT DO NOTHING RETURNING``, built once.
+
+        Built once per dialect with bound parameters: constructing it for every
+        event cost about a millisecond of CPU, a tenth of a cheap event.
+        RETURNING rather than rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING.
+        """
+        dialect = session.get_bind().dialect.name
+        statement = self._claim_statements.get(dialect)
+        if statement is None:
+            processed = self.tables.processed
+            statement = (
+                insert_ignoring_conflicts(session, processed)
+                .values(
+                    event_id=bindparam("event_id"),
+                    event_type=bindparam("event_type"),
+                    processed_at=bindparam("processed_at"),
+                )
+                .returning(processed.c.event_id)
+            )
+            self._claim_statements[dialect] = statement
+        return statement
+
     def _claim_and_handle(self, session: Session, event: Event) -> bool:
         """Claim ``event`` in ``processed_events`` and run its handlers; False if seen before."""
-        # RETURNING rather than rowcount: drivers disagree on rowcount for
-        # ON CONFLICT DO NOTHING (psycopg reports -1).
         claimed = session.execute(
-            insert_ignoring_conflicts(session, self.tables.processed)
-            .values(event_id=event.id, event_type=event.type, processed_at=utcnow())
-            .returning(self.tables.processed.c.event_id)
+            self._claim_statement(session),
+            {"event_id": event.id, "event_type": event.type, "processed_at": utcnow()},
         ).first()
         if claimed is None:
             log.info("event %s (%s) already applied; skipped", event.id, event.type)

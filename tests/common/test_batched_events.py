@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from services.common.celery_app import batch_task_id, send_event, send_events
 from services.common.db import Database
 from services.common.events import Event
-from services.common.outbox import EventConsumer
+from services.common.outbox import EventConsumer, in_lock_order
 from services.common.runtime import ServiceRuntime
 from tests.support import probe_service
 from tests.support.postgres import PostgresHarness
@@ -285,3 +285,24 @@ def test_what_a_failed_event_left_in_the_session_is_dropped_with_its_savepoint(
     assert [event.payload["text"] for event, _ in outcome.failed] == ["fails"]
     assert [event.payload["text"] for event in outcome.applied] == ["kept 1", "kept 2"]
     assert ran == ["kept 1", "kept 2"]
+
+
+def test_a_batch_is_applied_in_fan_order_between_events_naming_no_fan() -> None:
+    # given a batch of fans' shares around a pack event that names no fan
+    def share(fan_id: str, text: str) -> Event:
+        return Event.new(
+            type="referrals.share_recorded",
+            producer="referrals",
+            payload={"fan_id": fan_id, "n": text},
+        )
+
+    pack = Event.new(type="content.pack_published", producer="content", payload={"pack_id": "p"})
+    batch = [share("fan-c", "1"), share("fan-a", "2"), pack]
+    batch += [share("fan-b", "3"), share("fan-a", "4")]
+
+    # when the consumer orders it for applying
+    ordered = in_lock_order(batch)
+
+    # then each run of fans' events is in fan order, one fan's events keep their order,
+    # and the pack event stays between the same neighbours
+    assert [event.payload.get("n", "pack") for event in ordered] == ["2", "1", "pack", "4", "3"]
