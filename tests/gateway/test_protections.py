@@ -11,7 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from graphql import GraphQLError
+from graphql.language import Lexer, Source, TokenKind
 
+from gateway.core.documents import more_tokens_than
 from gateway.core.errors import format_error
 from tests.gateway.conftest import build_gateway, gateway_settings, post_graphql
 
@@ -119,6 +121,31 @@ def test_a_huge_document_is_refused_before_it_is_built(client: FlaskClient) -> N
     assert time.monotonic() - started < 1
     assert response.status_code == 400
     assert "tokens" in response.json["errors"][0]["message"]
+
+
+TOKEN_COUNT_DOCUMENTS = [
+    "{ a b c }",
+    'query Q($x: Int = -1.5e3, $y: [ID!]) { a(x: $x, s: "hi \\" { there", n: 7) { ...F } }',
+    'mutation { m(b: """a block \\""" string { with } "quotes" """) @skip(if: true) { id } }',
+    "# a comment { with braces }\nfragment F on T { z ... on U { w } }",
+]
+
+
+def parser_token_count(document: str) -> int:
+    lexer, count = Lexer(Source(document)), 0
+    while lexer.advance().kind != TokenKind.EOF:
+        count += 1
+    return count
+
+
+@pytest.mark.parametrize("document", TOKEN_COUNT_DOCUMENTS)
+def test_the_fast_token_count_agrees_with_the_parser(document: str) -> None:
+    # given a document with strings, block strings, numbers, spreads and comments
+    count = parser_token_count(document)
+
+    # then the pre-parse count stops exactly where the parser's limit would
+    assert not more_tokens_than(document, count)
+    assert more_tokens_than(document, count - 1)
 
 
 UPLOAD = (
