@@ -28,6 +28,9 @@ class GatewaySettings(CommonSettings):
 
     # Identity.
     token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    # How long a process trusts a token's owner without the database (0: never);
+    # a revocation still counts at once (gateway/identity/token_cache.py).
+    token_cache_seconds: float = Field(default=30.0, ge=0, le=300)
     session_cookie_name: str = "fanfare_session"
     csrf_cookie_name: str = "fanfare_csrf"
     cookie_secure: bool | None = None

@@ -8,7 +8,7 @@ history); a cookie session must come with its CSRF token.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 
@@ -18,10 +18,12 @@ from gateway.identity.credentials import (
     API_KEY_PREFIX,
     TOKEN_PREFIX,
     csrf_token_for,
+    hash_secret,
     same_secret,
 )
 from gateway.identity.rate_limits import TokenBucketLimiter
-from gateway.identity.users import user_for_token
+from gateway.identity.token_cache import TokenOwnerCache
+from gateway.identity.users import TokenKind, TokenOwner, user_for_token
 from gateway.settings import GatewaySettings
 from services.common.db import Database
 from services.common.internal_auth import Principal
@@ -49,6 +51,10 @@ class Authenticator:
     db: Database
     redis: redis.Redis
     settings: GatewaySettings
+    owners: TokenOwnerCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.owners = TokenOwnerCache(self.redis, ttl_seconds=self.settings.token_cache_seconds)
 
     @property
     def csrf_key(self) -> str:
@@ -105,8 +111,7 @@ class Authenticator:
             raise AuthenticationFailed(
                 401, "UNAUTHENTICATED", "Send the token as 'Authorization: Bearer <token>'."
             )
-        with self.db.transaction() as session:
-            owner = user_for_token(session, token, kind="bearer")
+        owner = self._owner_of(token, "bearer")
         if owner is None:
             raise AuthenticationFailed(
                 401, "UNAUTHENTICATED", "This token is unknown, expired or revoked; log in again."
@@ -118,9 +123,21 @@ class Authenticator:
             user=user,
         )
 
-    def _cookie_session(self, token: str, csrf_token: str) -> Caller:
+    def _owner_of(self, token: str, kind: TokenKind) -> TokenOwner | None:
+        # The generation first: an owner read from the database after it is never
+        # older than it (see token_cache).
+        generation = self.owners.generation()
+        remembered = self.owners.get(kind, hash_secret(token), generation)
+        if remembered is not None:
+            return remembered
         with self.db.transaction() as session:
-            owner = user_for_token(session, token, kind="session")
+            owner = user_for_token(session, token, kind=kind)
+        if owner is not None:
+            self.owners.put(kind, owner, generation)
+        return owner
+
+    def _cookie_session(self, token: str, csrf_token: str) -> Caller:
+        owner = self._owner_of(token, "session")
         if owner is None:
             # Tell the portal to log in again, and drop the stale cookie.
             raise AuthenticationFailed(

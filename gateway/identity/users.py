@@ -121,6 +121,7 @@ def issue_token(session: Session, *, user: User, kind: TokenKind, ttl_seconds: i
 class TokenOwner:
     user: User
     token_hash: str
+    expires_at: datetime | None = None
 
 
 def user_for_token(session: Session, secret: str, *, kind: TokenKind) -> TokenOwner | None:
@@ -138,7 +139,7 @@ def user_for_token(session: Session, secret: str, *, kind: TokenKind) -> TokenOw
         return None
     if user.erased_at is not None:
         return None
-    return TokenOwner(user, token_hash)
+    return TokenOwner(user, token_hash, as_utc(token.expires_at))
 
 
 def revoke_token(session: Session, secret: str) -> bool:

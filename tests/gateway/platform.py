@@ -263,8 +263,11 @@ def publish_packs(services: Services, client: FlaskClient, marketer: str, count:
 
 
 @contextmanager
-def assembled_platform(database_url: str, redis_url: str, base: Path) -> Iterator[Platform]:
-    """The gateway over the three services, a marketer, a fan (Ann) and three published packs."""
+def assembled_platform(
+    database_url: str, redis_url: str, base: Path, *, packs: int = 3
+) -> Iterator[Platform]:
+    """The gateway over the three services, a marketer, a fan (Ann) and ``packs`` published
+    packs (three unless told)."""
     with running_services(base / "services", redis_url, SECRET) as services:
         gateway = build_gateway(
             gateway_settings(
@@ -289,7 +292,7 @@ def assembled_platform(database_url: str, redis_url: str, base: Path) -> Iterato
             )
         marketer = log_in(client, "mia@brand.example", PASSWORD).json["data"]["logIn"]["token"]
         fan = sign_up(client).json["data"]["signUp"]["token"]
-        pack_ids = publish_packs(services, client, marketer, 3)
+        pack_ids = publish_packs(services, client, marketer, packs)
         services.deliver_events()
         try:
             yield Platform(services, gateway, client, marketer, fan, pack_ids)

@@ -40,7 +40,7 @@ from tests.gateway.conftest import (
     sign_up,
     unreachable_url,
 )
-from tests.gateway.platform import Services, running_services
+from tests.gateway.platform import Services, assembled_platform, running_services
 
 N_CODES = 300
 RULE_FIELDS = "id name trigger triggerClicks rewardKind points capPerDay budget paused issuedCount"
@@ -174,31 +174,12 @@ class Console:
 
 @pytest.fixture
 def console(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Console]:
-    with running_services(tmp_path / "services", redis_url, SECRET) as services:
-        gateway = build_gateway(
-            gateway_settings(
-                database_url,
-                redis_url,
-                content_url=services.urls["content"],
-                referrals_url=services.urls["referrals"],
-                rewards_url=services.urls["rewards"],
-                # Live writes can pass the production 1.5 s on a loaded 2-core CI machine.
-                backend_timeout_seconds=10,
-            )
+    """The assembled platform (a marketer and a fan, Ann), without packs: the console's
+    queues and rules need none."""
+    with assembled_platform(database_url, redis_url, tmp_path, packs=0) as platform:
+        yield Console(
+            platform.services, platform.gateway, platform.client, platform.marketer, platform.fan
         )
-        client = gateway.test_client()
-        with gateway.extensions["fanfare"].db.transaction() as session:
-            create_user(
-                session,
-                email="mia@brand.example",
-                password=PASSWORD,
-                display_name="Mia",
-                role="marketer",
-            )
-        marketer = log_in(client, "mia@brand.example", PASSWORD).json["data"]["logIn"]["token"]
-        fan = sign_up(client).json["data"]["signUp"]["token"]
-        yield Console(services, gateway, client, marketer, fan)
-        gateway.extensions["fanfare"].db.dispose()
 
 
 def test_a_marketer_creates_pauses_and_resumes_a_rule(console: Console) -> None:

@@ -8,6 +8,7 @@ from gateway.account.payloads import DeleteAccountPayload
 from gateway.core.context import GraphQLContext
 from gateway.core.mutations import BaseMutation
 from gateway.core.permissions import FAN
+from gateway.identity.token_cache import identity_changed
 from gateway.identity.users import erase_user
 
 ERASING_SERVICES = ("content", "referrals", "rewards")
@@ -31,6 +32,7 @@ class DeleteMyAccount(BaseMutation):
             context.backend(service).call("DELETE", f"/v1/fans/{fan_id}", context.principal)
         with context.transaction() as session:
             erase_user(session, user_id=fan_id)
+        identity_changed(context.redis)
         if context.caller.via_cookie:
             context.response_actions["clear_session"] = True
         return DeleteAccountPayload(ok=True, errors=[])

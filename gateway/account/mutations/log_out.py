@@ -8,6 +8,7 @@ from gateway.account.payloads import LogOutPayload
 from gateway.core.context import GraphQLContext
 from gateway.core.mutations import BaseMutation
 from gateway.core.permissions import SIGNED_IN_USER
+from gateway.identity.token_cache import identity_changed
 from gateway.identity.users import revoke_token
 
 
@@ -24,6 +25,7 @@ class LogOut(BaseMutation):
         if token is not None:
             with context.transaction() as session:
                 revoke_token(session, token)
+            identity_changed(context.redis)
         if context.caller.via_cookie:
             context.response_actions["clear_session"] = True
         return LogOutPayload(ok=True, errors=[])

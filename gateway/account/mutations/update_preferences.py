@@ -9,6 +9,7 @@ from gateway.account.payloads import UpdatePreferencesInput, UpdatePreferencesPa
 from gateway.core.context import GraphQLContext
 from gateway.core.mutations import BaseMutation
 from gateway.core.permissions import SIGNED_IN_USER
+from gateway.identity.token_cache import identity_changed
 from gateway.identity.users import update_preferences
 
 
@@ -34,5 +35,7 @@ class UpdatePreferences(BaseMutation):
                 display_name=data.display_name,
                 thank_you_channel=getattr(channel, "value", channel),
             )
+        # The display name a remembered token owner carries is now out of date.
+        identity_changed(context.redis)
         sync_fan_profile(context, user)
         return UpdatePreferencesPayload(user=user, errors=[])
