@@ -15,13 +15,18 @@ CLICK_ID_PATTERN = re.compile(r"^[0-9A-Za-z]{22}$")
 
 
 def random_base62(length: int) -> str:
-    """``length`` uniformly random base62 characters from the OS's CSPRNG, in one read."""
-    characters: list[str] = []
-    while len(characters) < length:
-        # Bytes of 248 and above are dropped so that byte % 62 stays uniform.
-        chunk = secrets.token_bytes(length + length // 2 + 4)
-        characters.extend(BASE62[byte % 62] for byte in chunk if byte < 248)
-    return "".join(characters[:length])
+    """``length`` uniformly random base62 characters from the OS's CSPRNG.
+
+    One uniform draw below 62**length (``secrets.randbelow`` rejects out-of-range draws,
+    so there is no modulo bias) written in base 62: a few microseconds, where picking
+    characters one by one from random bytes cost 30 on every redirect.
+    """
+    value = secrets.randbelow(62**length)
+    characters = []
+    for _ in range(length):
+        value, digit = divmod(value, 62)
+        characters.append(BASE62[digit])
+    return "".join(characters)
 
 
 def new_link_code() -> str:

@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from services.common.db import Database
 from services.referrals.interfaces import LinkCacheUnavailable, SharedCache
-from services.referrals.models import packs, referral_links
+from services.referrals.link_reader import link_reader_for
+from services.referrals.models import packs
 from services.referrals.packs import PackView
 
 T = TypeVar("T")
@@ -100,6 +101,7 @@ class LinkDirectory:
         # (link id, pack id, channel): a plain tuple, see LocalCache.
         self._links: LocalCache[tuple[int, str, str]] = LocalCache(max_entries)
         self._packs: LocalCache[PackView] = LocalCache(max(16, max_entries // 10))
+        self._reader = link_reader_for(db)
 
     def link(self, code: str) -> LinkTarget | None:
         found, known = self._links.get(code)
@@ -164,17 +166,14 @@ class LinkDirectory:
         self._packs.discard(pack_id)
 
     def _load_link(self, code: str) -> LinkTarget | None:
-        # One statement in autocommit: no BEGIN and COMMIT round trips on the redirect's
-        # slowest path (a code neither this process nor Redis knows).
-        with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            row = conn.execute(
-                select(
-                    referral_links.c.id, referral_links.c.pack_id, referral_links.c.channel
-                ).where(referral_links.c.code == code)
-            ).first()
+        row = self._reader.find(code)
         if row is None:
             return None
-        return LinkTarget(link_id=row.id, code=code, pack_id=row.pack_id, channel=row.channel)
+        return LinkTarget(link_id=row[0], code=code, pack_id=row[1], channel=row[2])
+
+    def close(self) -> None:
+        """Close the connection this directory keeps for its database reads, if any."""
+        self._reader.close()
 
     def _load_pack(self, pack_id: str) -> PackView | None:
         with self.db.transaction() as session:

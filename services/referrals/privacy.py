@@ -30,12 +30,14 @@ class VisitorHasher:
             self._day = day
         return self._key
 
+    # hmac.digest is the one-shot C path: the same HMAC as hmac.new(...).digest(), without
+    # building an HMAC object (half the cost, and the redirect makes two per click).
     def ip_hash(self, ip: str, day: date) -> str:
-        return hmac.new(self.key_for(day), b"ip\x00" + ip.encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self.key_for(day), b"ip\x00" + ip.encode(), "sha256").hex()[:32]
 
     def visitor_hash(self, ip: str, user_agent: str, day: date) -> str:
         message = b"visitor\x00" + ip.encode() + b"\x00" + user_agent.encode(errors="replace")
-        return hmac.new(self.key_for(day), message, hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self.key_for(day), message, "sha256").hex()[:32]
 
 
 def email_digest(email: str) -> str:

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request
@@ -82,21 +83,27 @@ def answer_link(
             pack=decision.pack, short_url=components.short_url(code), destination=decision.location
         )
         status = 200
+        encoded = body.encode()
     elif decision.outcome is Outcome.GONE:
-        body = templates.get_template("link_status.html").render(
-            heading="This link has ended",
-            message="The content it pointed to is no longer shared.",
+        encoded = _status_page_body(
+            templates, "This link has ended", "The content it pointed to is no longer shared."
         )
         status = 410
     else:
-        body = templates.get_template("link_status.html").render(
-            heading="Link not found", message="Check the address: no link has this code."
+        encoded = _status_page_body(
+            templates, "Link not found", "Check the address: no link has this code."
         )
         status = 404
-    encoded = body.encode()
     headers = [("Content-Type", _HTML), ("Content-Length", str(len(encoded))), *common]
     headers.append(("X-Robots-Tag", "noindex"))
     return LinkAnswer(status, headers, encoded)
+
+
+@lru_cache(maxsize=8)
+def _status_page_body(templates: Environment, heading: str, message: str) -> bytes:
+    """The 404 and 410 pages never vary: rendered once per app, not on every unknown code."""
+    page = templates.get_template("link_status.html")
+    return page.render(heading=heading, message=message).encode()
 
 
 StartResponse = Callable[..., Any]

@@ -202,6 +202,7 @@ def build_harness(database_url: str, redis_url: str, **overrides: Any) -> Referr
 
 def close_harness(harness: ReferralsHarness) -> None:
     harness.components.buffer.flush()
+    harness.components.directory.close()
     harness.runtime.db.dispose()
     harness.runtime.redis.close()
 

@@ -141,3 +141,17 @@ def test_each_user_agent_is_classified(user_agent: str, expected: VisitorKind) -
 
     # then it is a person, a preview crawler or a bot, as named in the table
     assert kind is expected
+
+
+def test_the_cached_verdict_is_the_verdict_the_patterns_give() -> None:
+    # given every agent of the table classified once (the verdicts are cached per agent)
+    classify_user_agent.cache_clear()
+    first = [classify_user_agent(agent) for agent, _ in USER_AGENTS]
+
+    # when they are classified again, from the cache, and by the patterns themselves
+    again = [classify_user_agent(agent) for agent, _ in USER_AGENTS]
+    uncached = [classify_user_agent.__wrapped__(agent) for agent, _ in USER_AGENTS]
+
+    # then all three agree, and the second round was answered from the cache
+    assert first == again == uncached
+    assert classify_user_agent.cache_info().hits >= len(USER_AGENTS)

@@ -1,0 +1,108 @@
+"""The redirect's hot-path parts keep their contracts while being cheaper."""
+
+from __future__ import annotations
+
+import json
+import string
+import time
+from collections import Counter
+
+import psycopg
+import pytest
+
+from services.referrals.classify import VisitorKind
+from services.referrals.clicks import Click
+from services.referrals.codes import BASE62, new_click_id, new_link_code
+from services.referrals.link_reader import DedicatedLinkReader, link_reader_for
+from services.referrals.redis_adapters import PUSH_CHUNK
+from tests.referrals.conftest import ReferralsHarness
+
+
+@pytest.mark.parametrize(
+    "click",
+    [
+        Click("a" * 22, 7, "pack-1", VisitorKind.HUMAN, "v" * 32, "i" * 32, 1763860000.123456),
+        Click("b" * 22, 2**40, 'pa"ck\\ é\n', VisitorKind.PREVIEW, None, None, 1.0),
+        Click("c" * 22, 1, "p", VisitorKind.BOT, None, "x", time.time()),
+    ],
+)
+def test_a_click_is_encoded_as_the_json_array_the_drain_reads(click: Click) -> None:
+    # given a click, with awkward characters in a field or without hashes
+    # when it is encoded
+    encoded = click.encode()
+
+    # then it is exactly the compact JSON array of its fields, and decodes to itself
+    fields = [
+        click.click_id,
+        click.link_id,
+        click.pack_id,
+        click.kind.value,
+        click.visitor_hash,
+        click.ip_hash,
+        click.occurred_at,
+    ]
+    assert encoded == json.dumps(fields, separators=(",", ":"))
+    assert Click.decode(encoded) == click
+
+
+def test_codes_and_click_ids_are_base62_of_their_length_and_use_every_character() -> None:
+    # given many fresh click ids and codes
+    click_ids = [new_click_id() for _ in range(3000)]
+    codes = [new_link_code() for _ in range(3000)]
+
+    # then each has its length, only base62 characters, and none repeats
+    assert {len(value) for value in click_ids} == {22}
+    assert {len(value) for value in codes} == {8}
+    assert set("".join(click_ids + codes)) <= set(BASE62)
+    assert len(set(click_ids)) == len(click_ids)
+    assert len(set(codes)) == len(codes)
+    # and every position draws from the whole alphabet, evenly (expected 3000/62 = 48 each)
+    for position in (0, 7):
+        counts = Counter(value[position] for value in click_ids)
+        assert set(counts) == set(string.digits + string.ascii_letters)
+        assert max(counts.values()) < 3 * 3000 / 62
+
+
+def test_a_batch_larger_than_one_script_call_reaches_the_stream_whole_and_in_order(
+    live_pack: ReferralsHarness,
+) -> None:
+    # given more clicks than one call to Redis carries
+    link = live_pack.create_link()
+    stream = live_pack.components.stream
+    batch = [
+        Click(new_click_id(), int(link["id"]), "pack-1", VisitorKind.HUMAN, f"v{n}", "ip", 1.0)
+        for n in range(PUSH_CHUNK * 2 + 5)
+    ]
+
+    stream.ensure_group()
+
+    # when the stream takes them
+    stream.push(batch)
+
+    # then each click is one entry, in order, as the drain reads them
+    read = stream.read(len(batch) + 10, pending=False)
+    assert read.clicks == batch
+    assert read.malformed == {}
+
+
+def test_the_link_reader_survives_its_connection_being_cut(live_pack: ReferralsHarness) -> None:
+    # given the redirect's reader, which has read a link once
+    link = live_pack.create_link()
+    reader = link_reader_for(live_pack.runtime.db)
+    try:
+        expected = (int(link["id"]), "pack-1", link["channel"])
+        assert reader.find(link["code"]) == expected
+        if isinstance(reader, DedicatedLinkReader):
+            # (PostgreSQL) when the server ends the reader's own session
+            connection = reader._held.connection
+            assert connection is not None
+            pid = connection.info.backend_pid
+            with psycopg.connect(reader._conninfo, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+        # then the next read still finds the link (on a new connection), and an unknown
+        # code is still unknown
+        assert reader.find(link["code"]) == expected
+        assert reader.find("Unknown99") is None
+    finally:
+        reader.close()
