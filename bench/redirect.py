@@ -379,12 +379,15 @@ async def _closed_loop(port: int, mix: Mix, duration: float, concurrency: int) -
     return done / (time.perf_counter() - started)
 
 
-def _open_loop(port: int, mix: Mix, rate: float, duration: float) -> list[float]:
+def _open_loop(port: int, mix: Mix, rate: float, duration: float) -> list[list[float]]:
     """Requests started on a fixed schedule; each latency counts from its scheduled start.
 
     Plain non-blocking sockets and one selector (asyncio's streams cost too much per
     connection to hold a steady rate on one core). A request the generator starts late
-    counts its lateness too, so the figures can only be pessimistic.
+    counts its lateness too, so the figures can only be pessimistic. Returns the
+    latencies and, apart, how late the generator itself opened each connection: when
+    that is high too, the whole machine stalled (other work on a shared host), not
+    only the server.
     """
     address = ("127.0.0.1", port)
     payloads = [
@@ -394,6 +397,7 @@ def _open_loop(port: int, mix: Mix, rate: float, duration: float) -> list[float]
     ]
     selector = selectors.DefaultSelector()
     latencies: list[float] = []
+    lateness: list[float] = []
     total = int(rate * duration)
     start = time.perf_counter() + 0.05
     sent = 0
@@ -404,6 +408,7 @@ def _open_loop(port: int, mix: Mix, rate: float, duration: float) -> list[float]
             connection = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             connection.setblocking(False)
             connection.connect_ex(address)
+            lateness.append(time.perf_counter() - (start + sent / rate))
             selector.register(
                 connection,
                 selectors.EVENT_WRITE,
@@ -434,7 +439,7 @@ def _open_loop(port: int, mix: Mix, rate: float, duration: float) -> list[float]
             ready.close()
             in_flight -= 1
     selector.close()
-    return latencies
+    return [latencies, lateness]
 
 
 def run_pinned(function: str, port: int, mix: Mix, *rest: float) -> Any:
@@ -495,6 +500,7 @@ class RedirectFigures:
     rate: float
     p50_ms: float
     p99_ms: float
+    generator_late_p99_ms: float
     offered: float
     clicks_recorded: int
     clicks_expected: int
@@ -558,13 +564,14 @@ def bench_redirect(
             if server.log_tail():
                 print(f"  server log:\n{server.log_tail()}", flush=True)
             offered = rate * args.rate_fraction
-            latencies = run_pinned("_open_loop", server.port, mix, offered, args.duration)
+            latencies, lateness = run_pinned("_open_loop", server.port, mix, offered, args.duration)
         expected = round(rate * args.duration * 0.99)
         return RedirectFigures(
             links=links,
             rate=rate,
             p50_ms=statistics.median(latencies) * 1000,
             p99_ms=percentile(latencies, 0.99) * 1000,
+            generator_late_p99_ms=percentile(lateness, 0.99) * 1000,
             offered=offered,
             clicks_recorded=recorded,
             clicks_expected=expected,
@@ -586,6 +593,7 @@ def median_figures(rounds: list[RedirectFigures]) -> RedirectFigures:
         rate=middle([r.rate for r in rounds]),
         p50_ms=middle([r.p50_ms for r in rounds]),
         p99_ms=middle([r.p99_ms for r in rounds]),
+        generator_late_p99_ms=middle([r.generator_late_p99_ms for r in rounds]),
         offered=middle([r.offered for r in rounds]),
         clicks_recorded=round(middle([r.clicks_recorded for r in rounds])),
         clicks_expected=round(middle([r.clicks_expected for r in rounds])),
@@ -599,6 +607,7 @@ class BaselineFigures:
     peak_rss_mb: float
     p50_ms: float = 0.0
     p99_ms: float = 0.0
+    generator_late_p99_ms: float = 0.0
 
 
 def bench_baseline(target: str, args: argparse.Namespace, workdir: Path) -> BaselineFigures:
@@ -619,13 +628,14 @@ def baseline_latency(
     """The baseline's latency at the same offered rate: what the machine and generator add."""
     server = Gunicorn(target, {}, workdir / f"{target.split(':')[1]}-open.log").start("/r/warmup")
     try:
-        latencies = run_pinned(
+        latencies, lateness = run_pinned(
             "_open_loop", server.port, Mix.build(["Abcdefgh"], 1000), offered, args.duration
         )
     finally:
         server.stop()
     figures.p50_ms = statistics.median(latencies) * 1000
     figures.p99_ms = percentile(latencies, 0.99) * 1000
+    figures.generator_late_p99_ms = percentile(lateness, 0.99) * 1000
 
 
 def machine() -> str:
@@ -709,7 +719,10 @@ def main() -> None:
         out.write(text + "\n")
 
     say(f"# redirect benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    say(f"machine: {machine()}; load average before: {os.getloadavg()[0]:.2f}")
+    say(
+        f"machine: {machine()}; load average before: "
+        + " ".join(f"{value:.2f}" for value in os.getloadavg())
+    )
     say(
         f"load generator: {'wrk' if args.use_wrk else 'python (asyncio)'} on CPU 1; "
         f"gunicorn (2 sync workers) on CPU 0; {args.duration:.0f}s per measurement"
@@ -742,12 +755,24 @@ def main() -> None:
 
     report(say, wsgi, flask, results)
     say()
-    say("rounds (median above), req/s and p99 ms per round, in order:")
+    say(
+        "rounds (median above), req/s, p99 ms and the load generator's own lateness p99 ms "
+        "per round, in order (high lateness: the whole machine stalled, not only the server):"
+    )
     for links, figures in rounds.items():
         say(
             f"- {links:,} links: "
-            + ", ".join(f"{f.rate:,.0f} req/s p99 {f.p99_ms:.2f}" for f in figures)
+            + ", ".join(
+                f"{f.rate:,.0f} req/s p99 {f.p99_ms:.2f} "
+                f"(generator late {f.generator_late_p99_ms:.2f})"
+                for f in figures
+            )
         )
+    say(
+        f"- baselines' generator lateness p99: bare WSGI {wsgi.generator_late_p99_ms:.2f} ms, "
+        f"Flask {flask.generator_late_p99_ms:.2f} ms"
+    )
+    say(f"load average after: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
     results_dir = ROOT / "bench" / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / "redirect.md").write_text(out.getvalue())
