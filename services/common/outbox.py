@@ -312,19 +312,61 @@ class EventConsumer:
     def apply_batch(self, db: Database, events: Sequence[Event]) -> BatchOutcome:
         """Apply each event of ``events`` once, all in one transaction.
 
-        Each event's claim and handlers run in a savepoint of their own: an
-        event whose handler raises rolls back alone and is reported in
+        Events are applied in ``in_lock_order``, so two batches never deadlock
+        on the same fans' rows. First the whole batch at once: one statement
+        claims every event in ``processed_events`` and the handlers run with no
+        savepoint, so a batch costs its handlers' statements and one commit.
+        If anything in it raises, that transaction rolls back whole and the
+        batch is applied again event by event, each in a savepoint of its own:
+        an event whose handler raises then rolls back alone and is reported in
         ``failed`` (for the caller to retry on its own), the others commit
         together. A batch delivered again finds the processed-event rows of
-        what committed and applies only the rest. Events are applied in
-        ``in_lock_order``, so two batches never deadlock on the same fans' rows.
-        What a failed event's
+        what committed and applies only the rest. What a failed event's
         handlers put in ``session.info`` (e.g. after-commit callbacks) is
         dropped with its savepoint, as if it had never run.
         """
+        ordered = in_lock_order(events)
+        try:
+            outcome = self._apply_all_at_once(db, ordered)
+        except Exception as exc:
+            log.info(
+                "a batch of %d events failed at once and is applied event by event: %s",
+                len(ordered),
+                exc,
+            )
+            outcome = self._apply_one_savepoint_each(db, ordered)
+        for event in outcome.applied:
+            token = current_request_id.set(event.request_id)
+            try:
+                log.info("event %s (%s) applied", event.id, event.type)
+            finally:
+                current_request_id.reset(token)
+        return outcome
+
+    def _apply_all_at_once(self, db: Database, events: list[Event]) -> BatchOutcome:
+        """Claim every event in one statement, then run the handlers; raise if any fails."""
         outcome = BatchOutcome()
         with db.transaction() as session:
-            for event in in_lock_order(events):
+            claimed = self._claim_all(session, events)
+            for event in events:
+                if event.id not in claimed:
+                    log.info("event %s (%s) already applied; skipped", event.id, event.type)
+                    outcome.duplicates.append(event)
+                    continue
+                # an event id twice in one batch is applied at its first place only
+                claimed.discard(event.id)
+                token = current_request_id.set(event.request_id)
+                try:
+                    self._handle(session, event)
+                finally:
+                    current_request_id.reset(token)
+                outcome.applied.append(event)
+        return outcome
+
+    def _apply_one_savepoint_each(self, db: Database, events: list[Event]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        with db.transaction() as session:
+            for event in events:
                 info_before = {key: copy.copy(value) for key, value in session.info.items()}
                 token = current_request_id.set(event.request_id)
                 try:
@@ -344,12 +386,6 @@ class EventConsumer:
                 finally:
                     current_request_id.reset(token)
                 (outcome.applied if applied else outcome.duplicates).append(event)
-        for event in outcome.applied:
-            token = current_request_id.set(event.request_id)
-            try:
-                log.info("event %s (%s) applied", event.id, event.type)
-            finally:
-                current_request_id.reset(token)
         return outcome
 
     def _claim_statement(self, session: Session) -> Any:
@@ -384,9 +420,26 @@ class EventConsumer:
         if claimed is None:
             log.info("event %s (%s) already applied; skipped", event.id, event.type)
             return False
+        self._handle(session, event)
+        return True
+
+    def _claim_all(self, session: Session, events: Sequence[Event]) -> set[str]:
+        """Claim ``events`` in one statement; the ids not applied before (claimed now)."""
+        if not events:
+            return set()
+        now = utcnow()
+        rows = session.execute(
+            self._claim_statement(session),
+            [
+                {"event_id": event.id, "event_type": event.type, "processed_at": now}
+                for event in events
+            ],
+        )
+        return {str(event_id) for (event_id,) in rows}
+
+    def _handle(self, session: Session, event: Event) -> None:
         for handler in self.handlers.get(event.type, []):
             handler(session, event)
-        return True
 
     def dead_letter(
         self,

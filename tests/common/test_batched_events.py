@@ -306,3 +306,101 @@ def test_a_batch_is_applied_in_fan_order_between_events_naming_no_fan() -> None:
     # then each run of fans' events is in fan order, one fan's events keep their order,
     # and the pack event stays between the same neighbours
     assert [event.payload.get("n", "pack") for event in ordered] == ["2", "1", "pack", "4", "3"]
+
+
+def noting_consumer() -> EventConsumer:
+    """A consumer with the probe's note handler, to apply batches in this process."""
+    consumer = EventConsumer(probe_service.event_tables)
+
+    def add_note(session: Session, event: Event) -> None:
+        session.execute(
+            probe_service.notes.insert().values(event_id=event.id, text=event.payload["text"])
+        )
+
+    consumer.on("probe.noted")(add_note)
+    return consumer
+
+
+def test_a_batch_where_nothing_fails_is_claimed_in_one_statement_without_savepoints(
+    stack: BatchStack,
+) -> None:
+    # given a batch of eight events, two of them applied before
+    events = [
+        Event.new(type="probe.noted", producer="probe", payload={"text": f"at once {n}"})
+        for n in range(8)
+    ]
+    consumer = noting_consumer()
+    db = Database(stack.database_url)
+    statements: list[str] = []
+    try:
+        consumer.apply_batch(db, events[:2])
+        sqlalchemy_event.listen(
+            db.engine, "before_cursor_execute", lambda *args: statements.append(args[2])
+        )
+
+        # when the whole batch is applied
+        outcome = consumer.apply_batch(db, events)
+    finally:
+        db.dispose()
+
+    # then the six new events are applied once each and the two old ones skipped
+    assert outcome.applied == events[2:]
+    assert outcome.duplicates == events[:2]
+    assert all(stack.notes_for(event) == 1 for event in events)
+    # and the batch cost one claim statement, one write per new event, and no savepoint
+    claims = [sql for sql in statements if "INSERT INTO processed_events" in sql]
+    assert len(claims) == 1
+    assert len([sql for sql in statements if "INSERT INTO notes" in sql]) == 6
+    assert not [sql for sql in statements if "SAVEPOINT" in sql.upper()]
+
+
+def test_an_event_twice_in_one_batch_is_applied_once(stack: BatchStack) -> None:
+    # given a batch that carries the same event twice
+    once, other = (
+        Event.new(type="probe.noted", producer="probe", payload={"text": f"twice in {n}"})
+        for n in range(2)
+    )
+    consumer = noting_consumer()
+    db = Database(stack.database_url)
+
+    # when it is applied
+    try:
+        outcome = consumer.apply_batch(db, [once, other, once])
+    finally:
+        db.dispose()
+
+    # then each event's effect is there once, and the repeat counts as a duplicate
+    assert outcome.applied == [once, other]
+    assert outcome.duplicates == [once]
+    assert stack.notes_for(once) == 1
+    assert stack.notes_for(other) == 1
+
+
+def test_a_batch_with_a_failing_event_falls_back_to_one_savepoint_per_event(
+    stack: BatchStack,
+) -> None:
+    # given a batch with a poison event between two good ones
+    consumer = noting_consumer()
+
+    def refuse(_session: Session, event: Event) -> None:
+        raise RuntimeError(f"poison event {event.id} cannot be applied")
+
+    consumer.on("probe.poison")(refuse)
+    good_before, poison, good_after = (
+        Event.new(type=kind, producer="probe", payload={"text": f"fallback {n}"})
+        for n, kind in enumerate(("probe.noted", "probe.poison", "probe.noted"))
+    )
+    db = Database(stack.database_url)
+
+    # when it is applied
+    try:
+        outcome = consumer.apply_batch(db, [good_before, poison, good_after])
+    finally:
+        db.dispose()
+
+    # then the good events are applied once each and only the poison one is reported failed
+    assert outcome.applied == [good_before, good_after]
+    assert [event for event, _ in outcome.failed] == [poison]
+    assert stack.notes_for(good_before) == 1
+    assert stack.notes_for(good_after) == 1
+    assert not stack.processed(poison)
