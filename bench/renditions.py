@@ -113,6 +113,7 @@ def _paired(path: str, repeats: int) -> list[float]:
 def _stages(path: str) -> list[tuple[str, float, int]]:
     """The pipeline's stages one by one: (stage, seconds, bytes of the image it made)."""
     from services.content import imaging
+    from services.content.jpeg_bands import transposed_size
 
     data = Path(path).read_bytes()
     stages: list[tuple[str, float, int]] = []
@@ -134,15 +135,26 @@ def _stages(path: str) -> list[tuple[str, float, int]]:
     working = imaging._to_srgb(image)
     record("colour to sRGB", started, working if working is not image else None)
     del image
+    working.info = {}
+    turn = imaging._TRANSPOSE_FOR_ORIENTATION.get(orientation)
     started = clock()
-    working = imaging._orient(working, orientation)
-    record(f"orient (EXIF {orientation})", started, working)
-    started = clock()
-    imaging._encode("original", working)
-    record("encode original", started)
-    started = clock()
-    working = imaging._reduce_to_cover(working)
-    record("reduce to cover", started, working)
+    original = imaging._encode_original(working, turn)
+    record(f"encode original, upright (EXIF {orientation}; in bands if turned)", started)
+    factor = imaging._cover_factor(transposed_size(working.size, turn))
+    if original.content_type == "image/jpeg" and factor > 1:
+        del working
+        started = clock()
+        working = imaging._decode_reduced(original.data, factor)
+        record(f"decode the original at reduced scale (cover factor {factor})", started, working)
+    else:
+        started = clock()
+        reduced = working.reduce(factor) if factor > 1 else working
+        record(f"reduce to cover (1/{factor}, un-turned)", started, reduced)
+        del working
+        started = clock()
+        working = imaging._orient(reduced, turn)
+        record("turn the reduction", started, working)
+        del reduced
     for spec in imaging.CROPPED_RENDITIONS:
         started = clock()
         fitted = imaging._fit(working, spec)

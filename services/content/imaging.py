@@ -5,9 +5,11 @@ sniffed from the magic bytes (never the name or the declared type), Pillow
 opens the file with that one decoder only, and the header's dimensions are
 held against the pixel limit. Decoding happens later, in the worker: the
 image is decoded once (JPEG at a reduced DCT scale when the original need not
-be full size), oriented, converted to sRGB, encoded as the original, reduced
-once by a whole factor, and each smaller rendition is cropped and resized from
-that reduction. Nothing of the source's metadata is written.
+be full size) and converted to sRGB; the original is encoded upright band by
+band (``jpeg_bands``: no second full-size image for the EXIF turn); the
+un-turned image is reduced once by a whole factor and freed, the small
+reduction is turned, and each smaller rendition is cropped and resized from
+it. Nothing of the source's metadata is written.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Final
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from services.content.interfaces import ImageInfo, ImageRejected, RenderedImage
+from services.content.jpeg_bands import BandMismatch, encode_transposed_jpeg, transposed_size
 
 CONTENT_TYPES: Final = {
     "JPEG": "image/jpeg",
@@ -30,6 +33,8 @@ CONTENT_TYPES: Final = {
 }
 ORIGINAL_MAX_SIDE: Final = 4096
 JPEG_QUALITY: Final = 85
+# Modes written as JPEG; anything else (RGBA: real transparency) is written as PNG.
+JPEG_MODES: Final = ("RGB", "L")
 ORIENTATION_TAG: Final = 0x0112
 # The thumbnail keeps the aspect ratio up to three times as tall as wide.
 THUMBNAIL_MAX_ASPECT: Final = 3
@@ -53,13 +58,13 @@ CROPPED_RENDITIONS: Final = (
 RENDITION_NAMES: Final = ("original", *(spec.name for spec in CROPPED_RENDITIONS))
 
 _TRANSPOSE_FOR_ORIENTATION: Final = {
-    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
-    3: (Image.Transpose.ROTATE_180,),
-    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
-    5: (Image.Transpose.TRANSPOSE,),
-    6: (Image.Transpose.ROTATE_270,),
-    7: (Image.Transpose.TRANSVERSE,),
-    8: (Image.Transpose.ROTATE_90,),
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
 }
 _SRGB_PROFILE: Final = ImageCms.createProfile("sRGB")
 _BROKEN_EXIF_ERRORS: Final = (
@@ -139,7 +144,7 @@ class PillowImagePipeline:
         )
 
     def render(self, data: bytes) -> list[RenderedImage]:
-        """Decode once, orient, convert to sRGB, and make every rendition."""
+        """Decode once, convert to sRGB, and make every rendition upright."""
         image_format = sniff_format(data[:16])
         if image_format is None:
             raise unsupported_type()
@@ -154,18 +159,30 @@ class PillowImagePipeline:
         except (OSError, ValueError, SyntaxError, EOFError, struct.error) as exc:
             raise unreadable(str(exc) or type(exc).__name__) from exc
         del source
-        # A quarter turn needs a second full-size buffer for a moment (Pillow cannot
-        # turn in place); after it at most one full-size and one smaller image live.
-        working = _orient(working, orientation)
+        working.info = {}  # crops and reductions copy info; nothing of it is written
         if max(working.size) > ORIGINAL_MAX_SIDE:
+            # The long side is the same either way round: shrink before turning.
             working.thumbnail((ORIGINAL_MAX_SIDE, ORIGINAL_MAX_SIDE), Image.Resampling.LANCZOS)
-        rendered = [_encode("original", working)]
-        # One box reduction by a whole factor (cheap, and an antialiasing filter
-        # of its own) to the smallest image that still covers every rendition;
-        # each rendition is then its centred crop of that, resized in one pass.
-        working = _reduce_to_cover(working)
+        turn = _TRANSPOSE_FOR_ORIENTATION.get(orientation)
+        original = _encode_original(working, turn)
+        factor = _cover_factor(transposed_size(working.size, turn))
+        if original.content_type == "image/jpeg" and factor > 1:
+            # Every smaller rendition covers less than half the original's size:
+            # free the full-size image, and decode the upright original just made
+            # at a reduced DCT scale (libjpeg's draft mode), so a reduction never
+            # lives beside the full-size image and nothing small is turned.
+            del working
+            reduced = _decode_reduced(original.data, factor)
+        else:
+            # One box reduction by a whole factor of the un-turned image, which is
+            # then freed; only the small reduction is turned.
+            reduced = working.reduce(factor) if factor > 1 else working
+            del working
+            reduced = _orient(reduced, turn)
+        # Each rendition is its centred crop of the reduction, resized in one pass.
+        rendered = [original]
         for spec in CROPPED_RENDITIONS:
-            rendered.append(_encode(spec.name, _fit(working, spec)))
+            rendered.append(_encode(spec.name, _fit(reduced, spec)))
         return rendered
 
     def _check_gif_frames(self, data: bytes) -> None:
@@ -291,9 +308,38 @@ def _drop_opaque_alpha(image: Image.Image) -> Image.Image:
     return image
 
 
-def _orient(image: Image.Image, orientation: int) -> Image.Image:
-    for transpose in _TRANSPOSE_FOR_ORIENTATION.get(orientation, ()):
-        image = image.transpose(transpose)
+def _orient(image: Image.Image, turn: Image.Transpose | None) -> Image.Image:
+    return image if turn is None else image.transpose(turn)
+
+
+def _encode_original(image: Image.Image, turn: Image.Transpose | None) -> RenderedImage:
+    """The original, upright: a JPEG turned band by band, anything else turned whole."""
+    if turn is not None and image.mode in JPEG_MODES:
+        try:
+            data = encode_transposed_jpeg(image, turn, quality=JPEG_QUALITY)
+        except BandMismatch:
+            pass  # an encoder we do not know: the one-piece turn below is always right
+        else:
+            width, height = transposed_size(image.size, turn)
+            return RenderedImage(
+                name="original",
+                width=width,
+                height=height,
+                content_type="image/jpeg",
+                data=data,
+            )
+    return _encode("original", _orient(image, turn))
+
+
+def _decode_reduced(jpeg: bytes, factor: int) -> Image.Image:
+    """Our own JPEG decoded at 1/2, 1/4 or 1/8 scale: at most ``factor`` times smaller."""
+    image = Image.open(io.BytesIO(jpeg), formats=["JPEG"])
+    scale = 1
+    while scale < 8 and scale * 2 <= factor:
+        scale *= 2
+    width, height = image.size
+    image.draft(image.mode, (-(-width // scale), -(-height // scale)))
+    image.load()
     return image
 
 
@@ -305,11 +351,11 @@ def _cover_scale(size: tuple[int, int], spec: RenditionSpec) -> float:
     return max(spec.width / width, spec.height / height)
 
 
-def _reduce_to_cover(image: Image.Image) -> Image.Image:
-    """The image reduced by the largest whole factor that still covers every rendition."""
-    largest_scale = max(_cover_scale(image.size, spec) for spec in CROPPED_RENDITIONS)
-    factor = int(1 / largest_scale) if largest_scale < 1 else 1
-    return image.reduce(factor) if factor > 1 else image
+def _cover_factor(size: tuple[int, int]) -> int:
+    """The largest whole factor an image of ``size`` can be reduced by and still cover
+    every rendition."""
+    largest_scale = max(_cover_scale(size, spec) for spec in CROPPED_RENDITIONS)
+    return int(1 / largest_scale) if largest_scale < 1 else 1
 
 
 def _fit(image: Image.Image, spec: RenditionSpec) -> Image.Image:
@@ -345,7 +391,7 @@ def _encode(name: str, image: Image.Image) -> RenderedImage:
     out = io.BytesIO()
     # info travels with every derived image; an empty one guarantees nothing is carried.
     image.info = {}
-    if image.mode == "RGBA":
+    if image.mode not in JPEG_MODES:
         image.save(out, "PNG", optimize=False, compress_level=6)
         content_type = "image/png"
     else:
