@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -250,12 +250,19 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
 
+    load_before = os.getloadavg()
     base = Path(tempfile.mkdtemp(prefix="fanfare-bench-"))
     redis_server = EmbeddedRedis(base / "redis").start()
     try:
         run(base, redis_server.url, args.seconds, args.concurrency)
     finally:
         redis_server.stop()
+    load_after = os.getloadavg()
+    print(
+        f"\nload average (1, 5, 15 min) before the run: {load_before[0]:.2f} {load_before[1]:.2f} "
+        f"{load_before[2]:.2f}; after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} "
+        f"(this run adds up to 2)"
+    )
 
 
 def run(base: Path, redis_url: str, seconds: float, concurrency: int) -> None:
@@ -301,20 +308,21 @@ def run(base: Path, redis_url: str, seconds: float, concurrency: int) -> None:
         "rewards": "services.rewards.wsgi",
         "gateway": "gateway.wsgi",
     }
-    with (
-        gunicorn(modules["content"], ports["content"], {**common, **envs["content"]}),
-        gunicorn(modules["referrals"], ports["referrals"], {**common, **envs["referrals"]}),
-        gunicorn(modules["rewards"], ports["rewards"], {**common, **envs["rewards"]}),
-        gunicorn(modules["gateway"], ports["gateway"], {**common, **envs["gateway"]}) as gw_pid,
-    ):
-        measure(base, apps, urls, gw_pid, redis_url, seconds, concurrency)
+    with ExitStack() as stack:
+        pids = {
+            name: stack.enter_context(
+                gunicorn(modules[name], ports[name], {**common, **envs[name]})
+            )
+            for name in ("content", "referrals", "rewards", "gateway")
+        }
+        measure(base, apps, urls, pids, redis_url, seconds, concurrency)
 
 
 def measure(  # noqa: PLR0917 - one call site, every figure it needs
     base: Path,
     apps: dict[str, Any],
     urls: dict[str, str],
-    gateway_pid: int,
+    pids: dict[str, int],
     redis_url: str,
     seconds: float,
     concurrency: int,
@@ -388,13 +396,19 @@ def measure(  # noqa: PLR0917 - one call site, every figure it needs
     rows = []
     for n, body in bodies.items():
         calls = backend_calls(gateway, gql, fan, body)
-        cpu_before = cpu_seconds(gateway_pid)
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         figures = load(gql, fan, body, seconds, concurrency)
-        cpu_ms = (cpu_seconds(gateway_pid) - cpu_before) / figures["queries"] * 1000
+        # CPU per query of each of the four processes, over the same loaded run.
+        split = {
+            name: (cpu_seconds(pid) - cpu_before[name]) / figures["queries"] * 1000
+            for name, pid in pids.items()
+        }
+        cpu_ms = split["gateway"]
+        figures["cpu_split"] = split  # type: ignore[assignment]
         # Latency against the backend chain is compared one query at a time: under
         # load, queueing in front of the busiest service would be counted too.
         figures["p50_alone_ms"] = load(gql, fan, body, seconds / 2, 1)["p50_ms"]
-        figures["peak_rss_mb"] = peak_rss_mb(gateway_pid)
+        figures["peak_rss_mb"] = peak_rss_mb(pids["gateway"])
         floor_ms = floor_cpu_ms(gateway, fan_principal, body)
         chain, rewards_p50 = backend_p50s(urls, fan_principal, fan_user.id, pack_ids, n)
         rows.append((n, calls, figures, cpu_ms, floor_ms, chain, rewards_p50))
@@ -487,6 +501,19 @@ def report(rows: list[Any], seconds: float, concurrency: int) -> None:
             f"| {chain_text} | {chain_sum:.1f} | "
             f"{rewards_p50:.1f} | {figures['p50_alone_ms']:.1f} "
             f"| {figures['p50_alone_ms'] - chain_sum:+.1f} | {figures['peak_rss_mb']:.0f} |"
+        )
+    print("\n## CPU per query by process (same loaded run)\n")
+    print(
+        "| N | gateway ms | content ms | referrals ms | rewards ms | total ms "
+        "| q/s the 2 cores could serve at this total |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for n, _calls, figures, _cpu_ms, _floor_ms, _chain, _rewards_p50 in rows:
+        split = figures["cpu_split"]
+        total = sum(split.values())
+        print(
+            f"| {n} | {split['gateway']:.2f} | {split['content']:.2f} | {split['referrals']:.2f} "
+            f"| {split['rewards']:.2f} | {total:.2f} | {2000 / total:.0f} |"
         )
 
 

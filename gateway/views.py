@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import redis
 from flask import Blueprint, Request, Response, current_app, request
 from graphql_server.http.ides import get_graphql_ide_html
@@ -270,6 +271,13 @@ def _error_response(status: int, code: str, message: str) -> Response:
 
 
 def _json(status: int, body: Any) -> Response:
-    return Response(
-        json.dumps(body, separators=(",", ":")), status=status, mimetype="application/json"
-    )
+    return Response(encode_json(body), status=status, mimetype="application/json")
+
+
+def encode_json(body: Any) -> bytes:
+    """Compact JSON: orjson (a tenth of the standard library's time on a page of packs),
+    or the standard library for what orjson refuses (integers past 64 bits)."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body, separators=(",", ":")).encode()

@@ -14,14 +14,16 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
+import orjson
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3 import exceptions as urllib3_errors
 
 from gateway.core.breaker import CircuitBreaker
+from gateway.core.keepalive import KeepAliveConnections, NoAnswerInTime, NotDelivered
 from gateway.interfaces import BackendError, BackendUnavailable
 from services.common.errors import ServiceUnavailable
 from services.common.internal_auth import Principal, issue_internal_token
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 # Internal tokens kept per service client (one per recent caller).
 MAX_CACHED_TOKENS = 10_000
 
@@ -73,7 +76,21 @@ class ServiceClient:
             retries=False,
             timeout=urllib3.Timeout(connect=self.connect_timeout, read=self.timeout),
         )
-        self._path_prefix = urlsplit(self.base_url).path
+        parts = urlsplit(self.base_url)
+        self._path_prefix = parts.path
+        # Plain http (the services next door): straight to the socket, a third of
+        # urllib3's CPU per call; https keeps urllib3.
+        self._lean = (
+            KeepAliveConnections(
+                parts.hostname or "127.0.0.1",
+                parts.port or 80,
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.timeout,
+                max_idle=pool_size,
+            )
+            if parts.scheme == "http"
+            else None
+        )
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
 
@@ -181,13 +198,15 @@ class ServiceClient:
         data: Any,
         headers: dict[str, str],
     ) -> _Answer:
-        """One attempt. JSON and bodiless calls (every read) go straight to urllib3's pool,
-        which costs half the CPU of requests; streamed bodies (uploads) go through requests."""
+        """One attempt. JSON and bodiless calls (every read) go over kept-alive connections
+        (:mod:`gateway.core.keepalive`; urllib3's pool for https); streamed bodies (uploads)
+        go through requests."""
         if data is not None:
             return self._send_with_requests(
                 method, path, params=params, json=json, data=data, headers=headers
             )
-        url = self._path_prefix + path
+        # Ids and slugs arrive already quoted; anything else unsafe in a path is quoted here.
+        url = quote(self._path_prefix + path, safe=_PATH_SAFE)
         query = {key: value for key, value in (params or {}).items() if value is not None}
         if query:
             url += "?" + urlencode(query, doseq=True)
@@ -195,6 +214,14 @@ class ServiceClient:
         if json is not None:
             body = json_module.dumps(json).encode()
             headers = {**headers, "Content-Type": "application/json"}
+        if self._lean is not None:
+            try:
+                status, reason, content = self._lean.request(method, url, headers, body)
+            except NotDelivered as exc:
+                raise _NeverReached from exc
+            except NoAnswerInTime as exc:
+                raise _TimedOut from exc
+            return _Answer(status, content, reason)
         try:
             response = self._pool.urlopen(
                 method, url, body=body, headers=headers, retries=False, redirect=False
@@ -236,10 +263,7 @@ class ServiceClient:
         return _Answer(response.status_code, response.content, response.reason or "")
 
     def _decode(self, answer: _Answer) -> Any:
-        try:
-            body = json_module.loads(answer.content) if answer.content else None
-        except ValueError:
-            body = None
+        body = decode_json(answer.content)
         if answer.status < 400:
             return body
         envelope = body.get("error") if isinstance(body, dict) else None
@@ -252,6 +276,25 @@ class ServiceClient:
             status=answer.status,
             details=envelope.get("details") if isinstance(envelope.get("details"), dict) else None,
         )
+
+
+def decode_json(content: bytes) -> Any:
+    """The JSON in ``content``, or None if there is none.
+
+    orjson first (a page of 50 packs decodes in a quarter of the time); anything
+    it refuses that the standard library accepts (NaN, integers past 64 bits)
+    still decodes as before.
+    """
+    if not content:
+        return None
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json_module.loads(content)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,11 @@ class GraphQLContext:
     response_actions: dict[str, Any] = field(default_factory=dict)
     # The variables as sent, before defaults: what a partial update really changes.
     raw_variables: dict[str, Any] = field(default_factory=dict)
+    # What the executor worked out about the document (field definitions and
+    # resolvers per field node); the engine hands in the cached document's own.
+    execution_cache: dict[Any, Any] = field(default_factory=dict)
+    # What resolvers worked out about the selection, for this request only.
+    selection_cache: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def principal(self) -> Principal:

@@ -98,6 +98,7 @@ class GraphQLEngine:
         except GraphQLFault as fault:
             return self._refused(fault, 400)
         context.raw_variables = variables
+        context.execution_cache = facts.execution_cache
         result = execute(
             self.schema,
             document,

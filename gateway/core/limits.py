@@ -58,6 +58,8 @@ class DocumentFacts:
     uses_introspection: bool
     operations: dict[str | None, str]
     cost_cache: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    # The executor's per-field lookups (gateway.core.execution), reused by every request.
+    execution_cache: dict[Any, Any] = field(default_factory=dict)
 
 
 def analyse_document(document: DocumentNode) -> DocumentFacts:

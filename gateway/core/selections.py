@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import (
     FieldNode,
@@ -18,8 +19,20 @@ def selects(info: GraphQLResolveInfo, *path: str) -> bool:
     "node", "stats") in its selection.
 
     Looks through inline and named fragments and ignores directives: at worst a
-    ``@skip``ped field is fetched for nothing.
+    ``@skip``ped field is fetched for nothing. Worked out once per request for
+    each field node (a page asks the same of every one of its items).
     """
+    cache: dict[Any, bool] | None = getattr(info.context, "selection_cache", None)
+    if cache is None:
+        return _selects(info, path)
+    key = (id(info.field_nodes[0]), path)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = _selects(info, path)
+    return found
+
+
+def _selects(info: GraphQLResolveInfo, path: tuple[str, ...]) -> bool:
     nodes = list(info.field_nodes)
     for name in path:
         nodes = [
