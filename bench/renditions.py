@@ -299,6 +299,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
 
+    load_before = os.getloadavg()
     lines = [
         "# Rendition pipeline benchmark",
         "",
@@ -380,6 +381,14 @@ def main() -> None:
         f"| p50 {refusal_p50:.2f} ms, p99 {refusal_p99:.2f} ms "
         f"| {'yes' if refusal_p99 < TARGET_REFUSAL_MS else 'NO'} |"
     )
+    load_after = os.getloadavg()
+    lines[5:5] = [
+        "- load average (1, 5, 15 min) before the run: "
+        + ", ".join(f"{value:.2f}" for value in load_before)
+        + "; after: "
+        + ", ".join(f"{value:.2f}" for value in load_after)
+        + " (this run adds about 1-2)",
+    ]
     report = "\n".join(lines) + "\n"
     print(report)
     if args.output:
