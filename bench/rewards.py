@@ -19,9 +19,10 @@ with one rule: 10 points per share, so every distinct event earns one reward.
    ``--kills`` times, evenly spread. Its unacknowledged tasks come back after
    the visibility timeout. Rate = distinct events / (all applied - worker ready).
 3. Latency: events written to the outbox one by one at half the throughput
-   rate; a relay thread woken by each write sends at once all that is
-   pending (alone, or together when writes came while it was sending, as a
-   continuously running relay would); the latency of each is reward row
+   rate; a relay process sends all that is pending every
+   ``--relay-interval-ms`` (20: the relay task with
+   OUTBOX_RELAY_INTERVAL_SECONDS=0.02), so the events of an interval go
+   together as a ``consume_events`` batch; the latency of each is reward row
    written (inside the consumer's transaction, a millisecond or two before its
    commit) minus the event's occurred_at (its outbox write). The rate the
    writes actually reached is printed beside the one asked for.
@@ -38,6 +39,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
+import multiprocessing
 import os
 import random
 import signal
@@ -45,7 +48,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -204,44 +206,81 @@ def outbox_row(event: Event) -> dict[str, Any]:
     }
 
 
-class RelayOnWrite:
-    """The outbox relay, woken by every write, sending all that is pending at once.
+def outbox_relay(app: Any, on_task: Callable[[], None] | None = None) -> Callable[[], None]:
+    """Relay all the bench producer's outbox holds, as the relay task does; counts tasks sent."""
+    from services.rewards.models import event_tables
 
-    One write at a time goes alone (a ``consume_event`` task); writes that come
-    while a pass is sending wait for the next pass and go together (a
-    ``consume_events`` batch), as with a relay that runs continuously. Relaying
-    inline after each write instead would cap the rate at what single-event
-    tasks and this process's one relay transaction per event can do.
+    runtime = app.extensions["fanfare"]
+    celery = app.extensions["celery"]
+    settings = runtime.settings
+    outbox = Outbox(
+        event_tables, producer="referrals", routes={"referrals.share_recorded": ("rewards",)}
+    )
+
+    def send_one(service: str, event: Event) -> None:
+        send_event(celery, service, event)
+        if on_task is not None:
+            on_task()
+
+    def send_many(service: str, batch: Any) -> None:
+        send_events(celery, service, batch)
+        if on_task is not None:
+            on_task()
+
+    def relay_all() -> None:
+        # as the relay task: passes until one finds less than a full batch
+        while (
+            outbox.relay_pending(
+                runtime.db,
+                send_one,
+                batch_size=settings.outbox_relay_batch_size,
+                send_batch=send_many,
+                delivery_batch_size=settings.event_delivery_batch_size,
+            )
+            >= settings.outbox_relay_batch_size
+        ):
+            pass
+
+    return relay_all
+
+
+def _relay_until_stopped(stopping: Any, interval: float) -> None:
+    # What this process inherited (100,000 events and more) is never garbage:
+    # keep the collector from walking it, and from copying its pages, at each pass.
+    gc.freeze()
+    relay_all = outbox_relay(build_app())
+    while not stopping.is_set():
+        started = time.monotonic()
+        relay_all()
+        stopping.wait(max(0.0, interval - (time.monotonic() - started)))
+    relay_all()  # what was written during the last interval
+
+
+class RelayProcess:
+    """The outbox relay in a process of its own, sending all that is pending every ``interval``.
+
+    As the relay task does with ``OUTBOX_RELAY_INTERVAL_SECONDS`` = ``interval``:
+    the events written since the last pass go together, in ``consume_events``
+    batches (a lone one as ``consume_event``). A process, not a thread: in
+    this process the producer's writes hold the GIL. Relaying each write at
+    once instead sends every event as a task of its own, and at half the
+    batched throughput single-event tasks cannot keep up: the queue grows.
     """
 
-    def __init__(self, relay: Callable[[], None]) -> None:
-        self._relay = relay
-        self._wake = threading.Event()
-        self._stopping = False
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="relay", daemon=True)
-        self._thread.start()
-
-    def written(self) -> None:
-        self._wake.set()
+    def __init__(self, interval: float) -> None:
+        context = multiprocessing.get_context("fork")
+        self._stopping = context.Event()
+        self._process = context.Process(
+            target=_relay_until_stopped, args=(self._stopping, interval), daemon=True
+        )
+        self._process.start()
 
     def stop(self) -> None:
-        """Relay what is left, then end the thread (re-raising what it failed with)."""
-        self._stopping = True
-        self._wake.set()
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-    def _run(self) -> None:
-        try:
-            while not self._stopping:
-                self._wake.wait()
-                self._wake.clear()
-                self._relay()
-            self._relay()  # what was written while the last pass was sending
-        except BaseException as exc:  # handed to stop(), which re-raises it
-            self._error = exc
+        """Relay what is left, then end the process."""
+        self._stopping.set()
+        self._process.join(timeout=120)
+        if self._process.exitcode != 0:
+            raise RuntimeError(f"the relay process ended with {self._process.exitcode}")
 
 
 def reached(count: Callable[[], int], mark: int) -> bool:
@@ -277,6 +316,7 @@ class Figures:
     reward_rss: int
     latency_rate: float
     latency_written_rate: float
+    relay_interval_ms: float
     latency_seconds: float
     latencies: list[float]
     reward_rows: int
@@ -364,7 +404,7 @@ def print_report(f: Figures) -> None:
     print(
         f"latency at half load ({f.latency_rate:,.0f} events/s asked, "
         f"{f.latency_written_rate:,.0f}/s written, for {f.latency_seconds:.0f}s, "
-        f"{len(f.latencies):,} events; relay woken by each write): "
+        f"{len(f.latencies):,} events; relay every {f.relay_interval_ms:.0f} ms): "
         f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
     )
     print(
@@ -391,6 +431,12 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
     parser.add_argument("--noop", type=int, default=20_000)
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--delivery-batch-size", type=int, default=100)
+    parser.add_argument(
+        "--relay-interval-ms",
+        type=float,
+        default=20,
+        help="latency phase: how often the relay process sends what is pending",
+    )
     parser.add_argument(
         "--kill-target",
         choices=["pool", "worker"],
@@ -460,30 +506,8 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
         print(f"no-op drain: {args.noop} tasks, {noop_rate:,.0f} tasks/s", flush=True)
 
         # 2. throughput with duplicates and kills, through the relay
-        settings = runtime.settings
-        outbox = Outbox(
-            event_tables, producer="referrals", routes={"referrals.share_recorded": ("rewards",)}
-        )
         sent_tasks: list[int] = []
-
-        def send_one(service: str, event: Event) -> None:
-            send_event(celery, service, event)
-            sent_tasks.append(1)
-
-        def send_many(service: str, batch: Any) -> None:
-            send_events(celery, service, batch)
-            sent_tasks.append(1)
-
-        def relay_all() -> None:
-            while outbox.relay_pending(
-                runtime.db,
-                send_one,
-                batch_size=settings.outbox_relay_batch_size,
-                send_batch=send_many,
-                delivery_batch_size=settings.event_delivery_batch_size,
-            ):
-                pass
-
+        relay_all = outbox_relay(app, on_task=lambda: sent_tasks.append(1))
         events = [share_event(random.randrange(FANS)) for _ in range(args.events)]
         duplicates: list[Event] = []
         started_publish = time.monotonic()
@@ -566,7 +590,7 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
         # The producer's writes on one connection with one prepared INSERT, so
         # this process keeps up with the rate asked on two shared cores.
         write_event = insert(event_tables.outbox)
-        relay = RelayOnWrite(relay_all)
+        relay = RelayProcess(args.relay_interval_ms / 1000)
         start = time.monotonic()
         try:
             with runtime.db.engine.connect() as connection:
@@ -578,7 +602,6 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
                         connection.execute(
                             write_event, outbox_row(share_event(random.randrange(FANS)))
                         )
-                    relay.written()
             written_rate = count / (time.monotonic() - start)
         finally:
             relay.stop()
@@ -613,6 +636,7 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
                 reward_rss=reward_rss,
                 latency_rate=rate,
                 latency_written_rate=written_rate,
+                relay_interval_ms=args.relay_interval_ms,
                 latency_seconds=args.latency_seconds,
                 latencies=latencies,
                 reward_rows=reward_rows,
