@@ -86,6 +86,8 @@ class GraphQLContext:
     execution_cache: dict[Any, Any] = field(default_factory=dict)
     # What resolvers worked out about the selection, for this request only.
     selection_cache: dict[Any, Any] = field(default_factory=dict)
+    # Permission decisions that depend on the caller only, for this request.
+    permission_decisions: dict[Any, bool] = field(default_factory=dict)
 
     @property
     def principal(self) -> Principal:

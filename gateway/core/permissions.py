@@ -27,6 +27,8 @@ class Permission:
 
     name: str
     check: Callable[[Caller, Any], bool]
+    # Whether the answer depends on the object (an owner check) or on the caller only.
+    uses_root: bool = False
 
     def __call__(self, caller: Caller, root: Any = None) -> bool:
         return self.check(caller, root)
@@ -48,6 +50,7 @@ def owner(owner_id_of: Callable[[Any], str | None]) -> Permission:
     return Permission(
         "owner",
         lambda caller, root: caller.user_id is not None and caller.user_id == owner_id_of(root),
+        uses_root=True,
     )
 
 
@@ -75,14 +78,26 @@ def enforce(
 def requires(*permissions: Permission, otherwise_null: bool = False) -> Callable[[F], F]:
     """Declare who may resolve a field; others get an error, or null if ``otherwise_null``."""
 
+    # Rules about the caller alone are decided once per request, not once per object
+    # (a page of 50 packs asks the same of every pack).
+    per_request = not any(permission.uses_root for permission in permissions)
+    decision_key = id(permissions)  # the tuple lives as long as the resolver
+
     def decorate(resolver: F) -> F:
         @functools.wraps(resolver)
         def guarded(root: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
-            caller = context_of(info).caller
-            if otherwise_null:
-                if not allowed(caller, permissions, root):
-                    return None
+            context = context_of(info)
+            caller = context.caller
+            if per_request:
+                decisions = context.permission_decisions
+                permitted = decisions.get(decision_key)
+                if permitted is None:
+                    permitted = decisions[decision_key] = allowed(caller, permissions)
             else:
+                permitted = allowed(caller, permissions, root)
+            if not permitted:
+                if otherwise_null:
+                    return None
                 enforce(caller, permissions, f"{info.parent_type.name}.{info.field_name}", root)
             return resolver(root, info, **kwargs)
 
