@@ -7,7 +7,9 @@ query executed in-process on canned data (the floor: schema, resolvers and
 loaders with no HTTP anywhere), and each backend's own p50 for the calls the
 gateway makes. The query's p50 is compared with the backend chain one query
 at a time (under load it would include queueing in front of the busiest
-service); the gateway's peak resident memory is read from /proc (VmHWM).
+service); the gateway's peak resident memory is read from /proc (VmHWM). The
+CPU per query of each of the four processes over the loaded run shows where a
+query's cost goes, and the load average before and after says how noisy it was.
 
 Every app runs under gunicorn in its own process on SQLite, with a real Redis.
 Run: .venv/bin/python bench/graphql.py [--seconds 5] [--concurrency 8]
