@@ -116,14 +116,16 @@ class LinkDirectory:
         else:
             shared_ok = True
         if cached is not None:
+            # ("-" is what earlier versions wrote for an unknown code, for a minute.)
             target = None if cached == _UNKNOWN else LinkTarget.from_cache(code, cached)
         else:
             target = self._load_link(code)
-            if shared_ok:
-                value, ttl = (
-                    (target.to_cache(), LINK_REDIS_TTL) if target else (_UNKNOWN, UNKNOWN_REDIS_TTL)
-                )
-                self.shared.set(key, value, ttl)
+            # Unknown codes are not written to Redis: they are mostly scanners' and typos'
+            # random codes that never come again, the write was a third round trip on the
+            # redirect's slowest path, and the database read it would save is one indexed
+            # statement on the process's own connection.
+            if shared_ok and target is not None:
+                self.shared.set(key, target.to_cache(), LINK_REDIS_TTL)
         # Unknown codes are remembered briefly: a new link is announced by remember_link.
         self._remember_locally(code, target)
         return target

@@ -106,3 +106,20 @@ def test_the_link_reader_survives_its_connection_being_cut(live_pack: ReferralsH
         assert reader.find("Unknown99") is None
     finally:
         reader.close()
+
+
+def test_an_unknown_code_gets_the_same_404_page_and_leaves_nothing_in_redis(
+    live_pack: ReferralsHarness,
+) -> None:
+    # given two codes no link has
+    codes = ["Unknown01", "Unknown02"]
+
+    # when each is followed
+    answers = [live_pack.client.get(f"/r/{code}") for code in codes]
+
+    # then both get the same 404 page, and Redis was not written for them
+    assert [answer.status_code for answer in answers] == [404, 404]
+    assert answers[0].data == answers[1].data
+    assert b"Link not found" in answers[0].data
+    redis_client = live_pack.runtime.redis
+    assert redis_client.exists(*(f"referrals:link:{code}" for code in codes)) == 0
