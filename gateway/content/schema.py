@@ -26,11 +26,14 @@ from gateway.core.ids import raw_id_of
 from gateway.core.inputs import to_json
 from gateway.core.loaders import resolved, then
 from gateway.core.pagination import connection_from_page, page_window
-from gateway.core.permissions import CONTENT_READ, SIGNED_IN_USER, requires
-from gateway.core.selections import selects
+from gateway.core.permissions import CONTENT_READ, SIGNED_IN_USER, may_resolve, requires
+from gateway.core.selections import node_selects, occurrences, selects
 from gateway.interfaces import BackendError
+from gateway.referrals import dataloaders as referrals_loaders
 
 READERS = (SIGNED_IN_USER, CONTENT_READ)
+# Where a page of packs asks for the viewer's own link of each pack (the home page).
+VIEWER_LINK_ON_A_PAGE = ("contentPacks", "edges", "node", "viewerLink")
 
 
 class ContentQueries(graphene.ObjectType):
@@ -66,11 +69,21 @@ class ContentQueries(graphene.ObjectType):
         with_assets = selects(info, "edges", "node", "assets")
         if not with_assets:
             params["omit"] = "assets"
+        links_with_stats = _viewer_links_ahead(info)
+        on_arrival = None
+        if links_with_stats is not None:
+
+            def on_arrival(body: dict[str, Any]) -> None:
+                shown = window.shown(body.get("items") or [])
+                pack_ids = [str(item["id"]) for item in shown]
+                referrals_loaders.ask_viewer_links(context, pack_ids, with_stats=links_with_stats)
+
         page = context.loaders.defer(
             lambda: context.backend("content").call(
                 "GET", "/v1/packs", context.principal, params=params
             ),
             name="ContentPackPage",
+            on_arrival=on_arrival,
         )
 
         def to_connection(body: dict[str, Any]) -> dict[str, Any]:
@@ -108,6 +121,33 @@ class ContentQueries(graphene.ObjectType):
                 raise
 
         return context.loaders.defer(fetch_by_slug, name="ContentPackBySlug")
+
+
+def _viewer_links_ahead(info: GraphQLResolveInfo) -> bool | None:
+    """Whether this page's ``viewerLink`` fields will ask referrals for the viewer's
+    links (and then whether with their stats), so that the page can ask as soon as
+    it arrives instead of after all its packs are filled in; None when they will not.
+
+    Exactly when the fields would ask: the caller passes the field's own permission,
+    and the operation reaches ``viewerLink`` beneath this very field (``@skip`` and
+    ``@include`` honoured). Only when every ``viewerLink`` of the operation is on a
+    page of packs, so that a link asked from elsewhere (a single pack) never needs a
+    call of its own after the head start went out.
+    """
+    if not may_resolve(context_of(info), ContentPack.resolve_viewer_link):
+        return None
+    found = occurrences(info, "viewerLink")
+    if not found or any(place.names != VIEWER_LINK_ON_A_PAGE for place in found):
+        return None
+    here = [
+        place
+        for place in found
+        if any(place.chain[0] is node for node in info.field_nodes)
+        and place.included(info.variable_values)
+    ]
+    if not here:
+        return None
+    return any(node_selects(info, place.chain[-1], "stats") for place in here)  # type: ignore[arg-type]
 
 
 class ContentMutations(graphene.ObjectType):

@@ -34,6 +34,10 @@ class Batch:
 
     fetch: Callable[[], Any]
     settle: Callable[[Any, BaseException | None], None]
+    # Runs on the request's thread with the fetched value as soon as the wave is
+    # back, before anything is settled: it may queue what the answer will lead to
+    # (see :meth:`RequestLoaders.defer`).
+    on_arrival: Callable[[Any], None] | None = None
 
 
 class BatchLoader(Generic[K, V]):
@@ -87,11 +91,19 @@ class BatchLoader(Generic[K, V]):
 class DeferredCall:
     """A single call (a list page, a search) that joins the next wave like a loader."""
 
-    def __init__(self, registry: RequestLoaders, fetch: Callable[[], Any], *, name: str) -> None:
+    def __init__(
+        self,
+        registry: RequestLoaders,
+        fetch: Callable[[], Any],
+        *,
+        name: str,
+        on_arrival: Callable[[Any], None] | None = None,
+    ) -> None:
         self.registry = registry
         self.name = name
         self.future = Future()
         self._fetch: Callable[[], Any] | None = fetch
+        self._on_arrival = on_arrival
         registry.mark_pending(self)
 
     def take_batch(self) -> Batch | None:
@@ -105,7 +117,7 @@ class DeferredCall:
             else:
                 self.future.set_result(value)
 
-        return Batch(fetch=fetch, settle=settle)
+        return Batch(fetch=fetch, settle=settle, on_arrival=self._on_arrival)
 
 
 class RequestLoaders:
@@ -116,6 +128,9 @@ class RequestLoaders:
         self._loaders: dict[Hashable, BatchLoader[Any, Any]] = {}
         self._pending: list[BatchLoader[Any, Any] | DeferredCall] = []
         self._extras: dict[Hashable, set[str]] = {}
+        # Batches sent ahead of their wave (see ``defer``'s ``on_arrival``), with their
+        # outcome: a pool future, or the outcome itself when there is no pool.
+        self._in_flight: list[tuple[Batch, Any]] = []
         self.calls_made = 0
 
     def loader(self, key: Hashable, fetch: BatchFetch, *, name: str) -> BatchLoader[Any, Any]:
@@ -133,32 +148,81 @@ class RequestLoaders:
         """
         return self._extras.setdefault(key, set())
 
-    def defer(self, fetch: Callable[[], Any], *, name: str) -> Future:
-        return DeferredCall(self, fetch, name=name).future
+    def defer(
+        self,
+        fetch: Callable[[], Any],
+        *,
+        name: str,
+        on_arrival: Callable[[Any], None] | None = None,
+    ) -> Future:
+        """A future of ``fetch()``, called in the next wave.
+
+        ``on_arrival(value)``, if given, runs as soon as the wave is back and before
+        anything waiting on it is settled; whatever it asks of loaders goes out at
+        once, in the background, while the request completes the answers it has
+        (a page of packs: the viewer's links for those packs are fetched while the
+        packs' own fields are filled in). Every arrival of a wave is seen before
+        that early dispatch, so keys from several answers still share one call.
+        """
+        return DeferredCall(self, fetch, name=name, on_arrival=on_arrival).future
 
     def mark_pending(self, item: BatchLoader[Any, Any] | DeferredCall) -> None:
         self._pending.append(item)
 
     def run_wave(self) -> bool:
-        """Dispatch everything queued, concurrently; False when nothing was queued."""
+        """Dispatch everything queued, concurrently, and wait for what was sent ahead;
+        False when there was nothing to wait for."""
         pending, self._pending = self._pending, []
         batches = [batch for item in pending if (batch := item.take_batch()) is not None]
-        if not batches:
+        in_flight, self._in_flight = self._in_flight, []
+        if not batches and not in_flight:
             return False
         self.calls_made += len(batches)
-        if len(batches) == 1 or self.pool is None:
+        if not batches:
+            outcomes = []
+        elif len(batches) == 1 or self.pool is None:
             outcomes = [_run(batch.fetch) for batch in batches]
         else:
             # The first batch runs here while the others run on the pool; the
             # request's context (its request id) goes with each.
-            futures = [
-                self.pool.submit(contextvars.copy_context().run, _run, batch.fetch)
-                for batch in batches[1:]
-            ]
+            futures = [self._submit(batch) for batch in batches[1:]]
             outcomes = [_run(batches[0].fetch), *(future.result() for future in futures)]
+        # What went out ahead has been running meanwhile: its outcome is due now.
+        batches += [batch for batch, _ in in_flight]
+        outcomes += [outcome if self.pool is None else outcome.result() for _, outcome in in_flight]
+        self._dispatch_arrivals(batches, outcomes)
         for batch, (value, error) in zip(batches, outcomes, strict=True):
             batch.settle(value, error)
         return True
+
+    def _submit(self, batch: Batch) -> Any:
+        assert self.pool is not None
+        return self.pool.submit(contextvars.copy_context().run, _run, batch.fetch)
+
+    def _dispatch_arrivals(
+        self, batches: list[Batch], outcomes: list[tuple[Any, BaseException | None]]
+    ) -> None:
+        """Let every arrived answer queue what it leads to, then send that ahead."""
+        hooks = [
+            (batch.on_arrival, value)
+            for batch, (value, error) in zip(batches, outcomes, strict=True)
+            if batch.on_arrival is not None and error is None
+        ]
+        if not hooks:
+            return
+        for on_arrival, value in hooks:
+            try:
+                on_arrival(value)
+            except Exception:  # noqa: S112 - only a head start: the wave asks again
+                continue
+        # Nothing else ran on this thread since the wave took the queue: what is
+        # queued now is exactly what the arrivals asked for.
+        pending, self._pending = self._pending, []
+        early = [batch for item in pending if (batch := item.take_batch()) is not None]
+        self.calls_made += len(early)
+        for batch in early:
+            outcome = _run(batch.fetch) if self.pool is None else self._submit(batch)
+            self._in_flight.append((batch, outcome))
 
     def run_until_settled(self, max_waves: int = 50) -> None:
         for _ in range(max_waves):

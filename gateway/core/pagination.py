@@ -49,6 +49,10 @@ class PageWindow:
             params["after"] = self.service_after
         return params
 
+    def shown(self, items: list[Any]) -> list[Any]:
+        """The items of the service's page that the connection shows."""
+        return items[self.skip : self.skip + self.size]
+
 
 def page_window(first: int | None, after: str | None, max_page_size: int) -> PageWindow:
     """The window a connection's ``first`` and ``after`` (a cursor we gave out) ask for."""
@@ -102,7 +106,7 @@ def connection_from_page(
         end_cursor = info.get("end_cursor")
         has_next_page = service_has_next
     else:
-        shown = items[window.skip : window.skip + window.size]
+        shown = window.shown(items)
         cursors = [
             _edge_cursor(window, window.skip + index + 1, len(items), info.get("end_cursor"))
             for index in range(len(shown))

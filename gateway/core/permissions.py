@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from graphql import GraphQLResolveInfo
 
-from gateway.core.context import Caller, context_of
+from gateway.core.context import Caller, GraphQLContext, context_of
 from gateway.core.errors import Forbidden, Unauthenticated
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -89,10 +89,7 @@ def requires(*permissions: Permission, otherwise_null: bool = False) -> Callable
             context = context_of(info)
             caller = context.caller
             if per_request:
-                decisions = context.permission_decisions
-                permitted = decisions.get(decision_key)
-                if permitted is None:
-                    permitted = decisions[decision_key] = allowed(caller, permissions)
+                permitted = _decided(context, permissions, decision_key)
             else:
                 permitted = allowed(caller, permissions, root)
             if not permitted:
@@ -102,6 +99,31 @@ def requires(*permissions: Permission, otherwise_null: bool = False) -> Callable
             return resolver(root, info, **kwargs)
 
         guarded.permissions = permissions  # type: ignore[attr-defined]
+        guarded.decision_key = decision_key if per_request else None  # type: ignore[attr-defined]
         return guarded  # type: ignore[return-value]
 
     return decorate
+
+
+def may_resolve(context: GraphQLContext, resolver: Callable[..., Any]) -> bool:
+    """Whether the caller may resolve a field declared with ``@requires`` on ``resolver``,
+    decided as the field itself decides it (and shared with it, once per request).
+
+    Only for rules about the caller alone; rules about an object need the object
+    (and an undeclared resolver is not known to be allowed): False.
+    """
+    permissions = getattr(resolver, "permissions", None)
+    decision_key = getattr(resolver, "decision_key", None)
+    if permissions is None or decision_key is None:
+        return False
+    return _decided(context, permissions, decision_key)
+
+
+def _decided(
+    context: GraphQLContext, permissions: tuple[Permission, ...], decision_key: int
+) -> bool:
+    decisions = context.permission_decisions
+    permitted = decisions.get(decision_key)
+    if permitted is None:
+        permitted = decisions[decision_key] = allowed(context.caller, permissions)
+    return permitted

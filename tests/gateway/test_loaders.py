@@ -69,3 +69,68 @@ def test_a_failing_batch_fails_each_of_its_futures_and_no_other() -> None:
     assert fine.result() == "b"
     with pytest.raises(RuntimeError, match="service said no"):
         failing.result()
+
+
+def test_what_an_answer_leads_to_goes_out_while_the_answer_is_being_completed() -> None:
+    # given a page call whose answer names the keys of a dependent loader, and
+    # completing the page's answer that takes 0.2 s of the request's own time
+    dependent_started: list[float] = []
+    completed_at: list[float] = []
+
+    def dependent(keys: list[str]) -> dict[str, str]:
+        dependent_started.append(time.monotonic())
+        time.sleep(0.2)
+        return {key: f"link of {key}" for key in keys}
+
+    with ThreadPoolExecutor(4) as pool:
+        loaders = RequestLoaders(pool)
+        links = loaders.loader("links", dependent, name="Links")
+
+        def ask_ahead(page: list[str]) -> None:
+            for key in page:
+                links.load(key)
+
+        def complete(page: list[str]) -> Future:
+            time.sleep(0.2)
+            completed_at.append(time.monotonic())
+            return links.load_many(page)
+
+        page = loaders.defer(lambda: ["a", "b"], name="Page", on_arrival=ask_ahead)
+        answer = then(page, complete)
+
+        # when the request runs its waves
+        started = time.monotonic()
+        loaders.run_until_settled()
+        took = time.monotonic() - started
+
+    # then the dependent call went out before the page was completed, once, for both keys
+    assert answer.result() == ["link of a", "link of b"]
+    assert dependent_started[0] < completed_at[0]
+    assert loaders.calls_made == 2
+    assert took < 0.35
+
+
+def test_an_answer_that_fails_leads_to_nothing_ahead() -> None:
+    asked: list[list[str]] = []
+
+    def broken() -> list[str]:
+        raise RuntimeError("content said no")
+
+    def links_of(keys: list[str]) -> dict[str, str]:
+        asked.append(keys)
+        return {}
+
+    loaders = RequestLoaders(pool=None)
+    links = loaders.loader("links", links_of, name="Links")
+
+    def ask_ahead(keys: list[str]) -> None:
+        for key in keys:
+            links.load(key)
+
+    page = loaders.defer(broken, name="Page", on_arrival=ask_ahead)
+    loaders.run_until_settled()
+
+    with pytest.raises(RuntimeError, match="content said no"):
+        page.result()
+    assert asked == []
+    assert loaders.calls_made == 1
