@@ -48,6 +48,7 @@ from services.common.sql import insert_ignoring_conflicts
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Session, Event], None]
+BatchPreparer = Callable[[Session, Sequence[Event]], None]
 SendToService = Callable[[str, Event], None]
 SendBatchToService = Callable[[str, Sequence[Event]], None]
 
@@ -285,6 +286,7 @@ class EventConsumer:
     def __init__(self, tables: EventTables) -> None:
         self.tables = tables
         self.handlers: dict[str, list[EventHandler]] = {}
+        self.batch_preparers: list[BatchPreparer] = []
         self._claim_statements: dict[str, Any] = {}
 
     def on(self, event_type: str) -> Callable[[EventHandler], EventHandler]:
@@ -295,6 +297,17 @@ class EventConsumer:
             return handler
 
         return register
+
+    def before_batch(self, preparer: BatchPreparer) -> BatchPreparer:
+        """Register ``preparer(session, events)``, run before the handlers of a batch at once.
+
+        It gets the batch's events not applied before, in the batch's
+        transaction, so it can read in one query what their handlers would
+        each read (the handlers must still work without it: a batch applied
+        event by event, or an event applied alone, does not call it).
+        """
+        self.batch_preparers.append(preparer)
+        return preparer
 
     def apply(self, db: Database, event: Event) -> bool:
         """Apply ``event`` unless it was applied before; True if applied now.
@@ -348,6 +361,10 @@ class EventConsumer:
         outcome = BatchOutcome()
         with db.transaction() as session:
             claimed = self._claim_all(session, events)
+            if self.batch_preparers and claimed:
+                fresh = list({event.id: event for event in events if event.id in claimed}.values())
+                for prepare in self.batch_preparers:
+                    prepare(session, fresh)
             for event in events:
                 if event.id not in claimed:
                     log.info("event %s (%s) already applied; skipped", event.id, event.type)

@@ -7,13 +7,15 @@ record or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.orm import Session
 
 from services.common.events import Event
 from services.common.outbox import EventConsumer
 from services.rewards import packs
 from services.rewards.deeds import TRIGGER_BY_EVENT_TYPE, MalformedEvent, deed_from_event
-from services.rewards.issuance import IssuanceContext, issue_rewards_for_deed
+from services.rewards.issuance import IssuanceContext, issue_rewards_for_deed, read_fans_of_batch
 from services.rewards.reversal import reverse_conversion
 
 
@@ -23,6 +25,15 @@ def register_event_handlers(consumer: EventConsumer, context: IssuanceContext) -
 
     for event_type in TRIGGER_BY_EVENT_TYPE:
         consumer.on(event_type)(issue)
+
+    @consumer.before_batch
+    def read_fans(session: Session, events: Sequence[Event]) -> None:
+        fan_ids = {
+            str(event.payload["fan_id"])
+            for event in events
+            if event.type in TRIGGER_BY_EVENT_TYPE and isinstance(event.payload.get("fan_id"), str)
+        }
+        read_fans_of_batch(session, fan_ids)
 
     @consumer.on("referrals.conversion_reversed")
     def reverse(session: Session, event: Event) -> None:

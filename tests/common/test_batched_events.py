@@ -404,3 +404,28 @@ def test_a_batch_with_a_failing_event_falls_back_to_one_savepoint_per_event(
     assert stack.notes_for(good_before) == 1
     assert stack.notes_for(good_after) == 1
     assert not stack.processed(poison)
+
+
+def test_a_batch_preparer_sees_only_the_events_not_applied_before(stack: BatchStack) -> None:
+    # given a consumer that records what its batch preparer is shown, and one event applied
+    consumer = noting_consumer()
+    shown: list[list[Event]] = []
+    consumer.before_batch(lambda _session, events: shown.append(list(events)))
+    old, new, newer = (
+        Event.new(type="probe.noted", producer="probe", payload={"text": f"prepared {n}"})
+        for n in range(3)
+    )
+    db = Database(stack.database_url)
+    try:
+        consumer.apply(db, old)
+
+        # when a batch holding it, two new events and a repeat is applied
+        outcome = consumer.apply_batch(db, [old, new, newer, new])
+    finally:
+        db.dispose()
+
+    # then the preparer saw the two new events once each, and they were applied
+    assert shown == [[new, newer]]
+    assert outcome.applied == [new, newer]
+    assert stack.notes_for(new) == 1
+    assert stack.notes_for(newer) == 1

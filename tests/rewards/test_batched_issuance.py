@@ -74,3 +74,23 @@ def test_a_broken_event_in_a_batch_fails_alone_and_the_others_are_rewarded(
     assert driver.summary("fan-a")["balance"] == 10
     assert driver.summary("fan-b")["balance"] == 10
     assert driver.reward_count(event_id=broken.id) == 0
+
+
+def test_a_rule_paused_between_batches_gives_nothing_in_the_next_until_resumed(
+    driver: RewardsDriver,
+) -> None:
+    # given fans with accounts from a first batch, and the rule paused after it
+    rule_id = driver.rule(name="share", trigger="SHARE_RECORDED", reward_kind="POINTS", points=10)
+    apply_batch(driver, [share("fan-a"), share("fan-b")])
+    driver.call("PATCH", f"/v1/rules/{rule_id}", json={"paused": True})
+
+    # when the next batch of their shares is applied
+    paused = apply_batch(driver, [share("fan-a"), share("fan-b")])
+
+    # then the paused rule gave nothing, and once resumed it gives again
+    assert len(paused.applied) == 2
+    assert driver.summary("fan-a")["balance"] == 10
+    driver.call("PATCH", f"/v1/rules/{rule_id}", json={"paused": False})
+    apply_batch(driver, [share("fan-a"), share("fan-b")])
+    assert driver.summary("fan-a")["balance"] == 20
+    assert driver.summary("fan-b")["balance"] == 20
