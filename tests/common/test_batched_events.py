@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from services.common.celery_app import batch_task_id, send_event, send_events
 from services.common.db import Database
 from services.common.events import Event
-from services.common.outbox import EventConsumer, in_lock_order
+from services.common.outbox import BatchOutcome, EventConsumer, in_lock_order
 from services.common.runtime import ServiceRuntime
 from tests.support import probe_service
 from tests.support.postgres import PostgresHarness
@@ -354,6 +354,17 @@ def test_a_batch_where_nothing_fails_is_claimed_in_one_statement_without_savepoi
     assert not [sql for sql in statements if "SAVEPOINT" in sql.upper()]
 
 
+def apply_batch_once(
+    stack: BatchStack, consumer: EventConsumer, events: list[Event]
+) -> BatchOutcome:
+    """Apply ``events`` as one batch on a database connection of its own."""
+    db = Database(stack.database_url)
+    try:
+        return consumer.apply_batch(db, events)
+    finally:
+        db.dispose()
+
+
 def test_an_event_twice_in_one_batch_is_applied_once(stack: BatchStack) -> None:
     # given a batch that carries the same event twice
     once, other = (
@@ -361,13 +372,9 @@ def test_an_event_twice_in_one_batch_is_applied_once(stack: BatchStack) -> None:
         for n in range(2)
     )
     consumer = noting_consumer()
-    db = Database(stack.database_url)
 
     # when it is applied
-    try:
-        outcome = consumer.apply_batch(db, [once, other, once])
-    finally:
-        db.dispose()
+    outcome = apply_batch_once(stack, consumer, [once, other, once])
 
     # then each event's effect is there once, and the repeat counts as a duplicate
     assert outcome.applied == [once, other]
@@ -390,13 +397,9 @@ def test_a_batch_with_a_failing_event_falls_back_to_one_savepoint_per_event(
         Event.new(type=kind, producer="probe", payload={"text": f"fallback {n}"})
         for n, kind in enumerate(("probe.noted", "probe.poison", "probe.noted"))
     )
-    db = Database(stack.database_url)
 
     # when it is applied
-    try:
-        outcome = consumer.apply_batch(db, [good_before, poison, good_after])
-    finally:
-        db.dispose()
+    outcome = apply_batch_once(stack, consumer, [good_before, poison, good_after])
 
     # then the good events are applied once each and only the poison one is reported failed
     assert outcome.applied == [good_before, good_after]
