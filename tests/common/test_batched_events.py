@@ -28,7 +28,7 @@ from tests.support import probe_service
 from tests.support.postgres import PostgresHarness
 from tests.support.workers import CeleryWorker, wait_until
 
-MAX_RETRIES = 2
+MAX_RETRIES = probe_service.PROBE_MAX_RETRIES
 BATCH_SIZE = 5
 
 
@@ -95,31 +95,13 @@ def stack(
     # Redis databases of their own, apart from test_events' probe (1 and 2).
     redis_url = redis_server_url.rsplit("/", 1)[0] + ("/3" if request.param == "sqlite" else "/4")
     redis.Redis.from_url(redis_url).flushdb()
-    env = {
-        "FANFARE_ENV": "test",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "EVENT_MAX_RETRIES": str(MAX_RETRIES),
-        "EVENT_RETRY_BACKOFF_SECONDS": "0.05",
-        "LOG_FORMAT": "json",
-    }
-    app = probe_service.create_app(
-        probe_service.ProbeSettings(
-            environment="test",
-            database_url=database_url,
-            redis_url=redis_url,
-            event_max_retries=MAX_RETRIES,
-        )
-    )
-    runtime: ServiceRuntime = app.extensions["fanfare"]
-    probe_service.metadata.create_all(runtime.db.engine)
-    worker = CeleryWorker(
-        "tests.support.probe_service:celery",
-        queue="probe",
-        env=env,
+    runtime, worker = probe_service.start_probe(
+        database_url,
+        redis_url,
+        env=probe_service.probe_environment(database_url, redis_url),
         log_path=workdir / "worker.log",
         beat=False,
-    ).start()
+    )
     try:
         yield BatchStack(database_url, redis_url, runtime, worker)
     finally:

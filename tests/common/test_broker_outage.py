@@ -6,10 +6,8 @@ import time
 from pathlib import Path
 
 from fanfare.embedded import EmbeddedRedis
-from services.common.runtime import ServiceRuntime
-from tests.common.test_events import probe_environment
 from tests.support import probe_service
-from tests.support.workers import CeleryWorker, wait_until
+from tests.support.workers import wait_until
 
 
 def test_an_event_committed_while_redis_is_down_arrives_after_it_returns(
@@ -17,21 +15,13 @@ def test_an_event_committed_while_redis_is_down_arrives_after_it_returns(
 ) -> None:
     # given a service and its worker on a Redis of their own
     broker = EmbeddedRedis(tmp_path / "redis").start()
-    env = probe_environment(database_url, broker.url)
-    app = probe_service.create_app(
-        probe_service.ProbeSettings(
-            environment="test", database_url=database_url, redis_url=broker.url
-        )
-    )
-    runtime: ServiceRuntime = app.extensions["fanfare"]
-    assert runtime.outbox is not None
-    probe_service.metadata.create_all(runtime.db.engine)
-    worker = CeleryWorker(
-        "tests.support.probe_service:celery",
-        queue="probe",
-        env=env,
+    runtime, worker = probe_service.start_probe(
+        database_url,
+        broker.url,
+        env=probe_service.probe_environment(database_url, broker.url),
         log_path=tmp_path / "worker.log",
-    ).start()
+    )
+    assert runtime.outbox is not None
     try:
         # when Redis stops and a change is committed meanwhile
         broker.stop()

@@ -25,7 +25,7 @@ from tests.support import probe_service
 from tests.support.postgres import PostgresHarness
 from tests.support.workers import CeleryWorker, wait_until
 
-MAX_RETRIES = 2
+MAX_RETRIES = probe_service.PROBE_MAX_RETRIES
 
 
 @dataclass
@@ -54,19 +54,6 @@ class ProbeStack:
             return [dict(row._mapping) for row in rows]
 
 
-def probe_environment(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
-    return {
-        **extra,
-        "FANFARE_ENV": "test",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "EVENT_MAX_RETRIES": str(MAX_RETRIES),
-        "EVENT_RETRY_BACKOFF_SECONDS": "0.05",
-        "OUTBOX_RELAY_INTERVAL_SECONDS": "0.2",
-        "LOG_FORMAT": "json",
-    }
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def probe(
     request: pytest.FixtureRequest,
@@ -84,28 +71,15 @@ def probe(
     redis.Redis.from_url(redis_url).flushdb()
     metrics_dir = workdir / "metrics"
     metrics_dir.mkdir()
-    env = probe_environment(
+    env = probe_service.probe_environment(
         database_url,
         redis_url,
         WORKER_METRICS_PORT=str(free_port()),
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
     )
-    app = probe_service.create_app(
-        probe_service.ProbeSettings(
-            environment="test",
-            database_url=database_url,
-            redis_url=redis_url,
-            event_max_retries=MAX_RETRIES,
-        )
+    runtime, worker = probe_service.start_probe(
+        database_url, redis_url, env=env, log_path=workdir / "worker.log"
     )
-    runtime: ServiceRuntime = app.extensions["fanfare"]
-    probe_service.metadata.create_all(runtime.db.engine)
-    worker = CeleryWorker(
-        "tests.support.probe_service:celery",
-        queue="probe",
-        env=env,
-        log_path=workdir / "worker.log",
-    ).start()
     assert runtime.outbox is not None
     try:
         yield ProbeStack(runtime=runtime, outbox=runtime.outbox, worker=worker)

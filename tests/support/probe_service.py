@@ -7,7 +7,8 @@ with the same environment variables a real service reads.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from pathlib import Path
+from typing import ClassVar, Final
 
 from flask import Flask
 from sqlalchemy import Column, Integer, String, Table, func, select
@@ -20,8 +21,11 @@ from services.common.events import Event
 from services.common.outbox import EventTables
 from services.common.runtime import ServiceRuntime
 from services.common.settings import CommonSettings
+from tests.support.workers import CeleryWorker
 
 PROBE_ROUTES = {"probe.*": ("probe",)}
+# Tries before a failing event is dead-lettered, in the tests and in their workers.
+PROBE_MAX_RETRIES: Final = 2
 
 metadata = new_metadata()
 event_tables = EventTables(metadata)
@@ -60,6 +64,40 @@ def create_app(settings: ProbeSettings | None = None) -> Flask:
 def count_notes(runtime: ServiceRuntime, event_id: str) -> int:
     with runtime.db.transaction() as session:
         return int(session.scalar(select(func.count()).where(notes.c.event_id == event_id)) or 0)
+
+
+def probe_environment(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """What the probe's worker process reads, as a real service's worker would."""
+    return {
+        **extra,
+        "FANFARE_ENV": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "EVENT_MAX_RETRIES": str(PROBE_MAX_RETRIES),
+        "EVENT_RETRY_BACKOFF_SECONDS": "0.05",
+        "OUTBOX_RELAY_INTERVAL_SECONDS": "0.2",
+        "LOG_FORMAT": "json",
+    }
+
+
+def start_probe(
+    database_url: str, redis_url: str, *, env: dict[str, str], log_path: Path, beat: bool = True
+) -> tuple[ServiceRuntime, CeleryWorker]:
+    """The probe's runtime in this process, its tables made, and its worker started."""
+    app = create_app(
+        ProbeSettings(
+            environment="test",
+            database_url=database_url,
+            redis_url=redis_url,
+            event_max_retries=PROBE_MAX_RETRIES,
+        )
+    )
+    runtime: ServiceRuntime = app.extensions["fanfare"]
+    metadata.create_all(runtime.db.engine)
+    worker = CeleryWorker(
+        "tests.support.probe_service:celery", queue="probe", env=env, log_path=log_path, beat=beat
+    ).start()
+    return runtime, worker
 
 
 def _worker_celery() -> object:
