@@ -172,6 +172,18 @@ class Console:
         return response.json()
 
 
+# A capped, budgeted points rule, as a marketer would fill in the form.
+TEN_CLICKS_RULE = {
+    "name": "Ten clicks",
+    "trigger": "HUMAN_CLICKS_REACHED",
+    "triggerClicks": 10,
+    "rewardKind": "POINTS",
+    "points": 25,
+    "capPerDay": 2,
+    "budget": 1000,
+}
+
+
 @pytest.fixture
 def console(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Console]:
     """The assembled platform (a marketer and a fan, Ann), without packs: the console's
@@ -186,17 +198,7 @@ def test_a_marketer_creates_pauses_and_resumes_a_rule(console: Console) -> None:
     # when a marketer creates a capped, budgeted rule
     created = console.data(
         CREATE_RULE,
-        {
-            "input": {
-                "name": "Ten clicks",
-                "trigger": "HUMAN_CLICKS_REACHED",
-                "triggerClicks": 10,
-                "rewardKind": "POINTS",
-                "points": 25,
-                "capPerDay": 2,
-                "budget": 1000,
-            }
-        },
+        {"input": TEN_CLICKS_RULE},
         as_=console.marketer,
     )["createRewardRule"]
 
@@ -269,17 +271,7 @@ def test_a_rule_update_clears_what_is_sent_as_null_and_keeps_what_is_left_out(
     # given a rule with a daily cap and a budget
     rule = console.data(
         CREATE_RULE,
-        {
-            "input": {
-                "name": "Ten clicks",
-                "trigger": "HUMAN_CLICKS_REACHED",
-                "triggerClicks": 10,
-                "rewardKind": "POINTS",
-                "points": 25,
-                "capPerDay": 2,
-                "budget": 1000,
-            }
-        },
+        {"input": TEN_CLICKS_RULE},
         as_=console.marketer,
     )["createRewardRule"]["rule"]
 
