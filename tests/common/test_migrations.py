@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from datetime import date
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -23,6 +24,23 @@ def app_metadata(spec: AppSpec) -> MetaData:
     return metadata
 
 
+def schema_drift(spec: AppSpec, database_url: str) -> tuple[list[Any], set[str]]:
+    """What differs between the migrated database and the app's models, and its tables."""
+    engine = create_db_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection,
+                opts={"compare_type": True, "include_name": migrations.is_migrated_object},
+            )
+            return (
+                compare_metadata(context, app_metadata(spec)),
+                set(inspect(connection).get_table_names()),
+            )
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize("spec", APPS, ids=lambda spec: spec.name)
 def test_migrations_run_up_from_empty_and_match_the_models(
     spec: AppSpec, database_url: str
@@ -32,17 +50,7 @@ def test_migrations_run_up_from_empty_and_match_the_models(
     migrations.upgrade(spec.migrations_dir, database_url)
 
     # then the schema is exactly what the models describe
-    engine = create_db_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection,
-                opts={"compare_type": True, "include_name": migrations.is_migrated_object},
-            )
-            differences = compare_metadata(context, app_metadata(spec))
-            tables = set(inspect(connection).get_table_names())
-    finally:
-        engine.dispose()
+    differences, tables = schema_drift(spec, database_url)
     assert differences == []
     assert "alembic_version" in tables
     if spec.has_worker:
@@ -80,17 +88,7 @@ def test_run_time_partitions_are_not_schema_drift(postgres_url: str) -> None:
     assert len(made) == 2
 
     # when the migrated schema is compared with the models
-    engine = create_db_engine(postgres_url)
-    try:
-        with engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection,
-                opts={"compare_type": True, "include_name": migrations.is_migrated_object},
-            )
-            differences = compare_metadata(context, app_metadata(spec))
-            tables = set(inspect(connection).get_table_names())
-    finally:
-        engine.dispose()
+    differences, tables = schema_drift(spec, postgres_url)
 
     # then the partitions exist but are not reported as tables the models lack
     assert {"clicks_p20261121", "clicks_p20261122"} <= tables
