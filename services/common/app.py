@@ -8,6 +8,7 @@ import redis
 from flask import Flask, Response, jsonify, request
 
 from services.common.db import Database
+from services.common.delivery_receipts import DeliveryReceipts
 from services.common.errors import register_error_handlers
 from services.common.health import health_blueprint
 from services.common.internal_auth import current_principal, require_internal_token
@@ -40,6 +41,9 @@ def create_service_app(
     app.config["MAX_CONTENT_LENGTH"] = 1 * 1024 * 1024
 
     timeout = settings.readiness_timeout_seconds
+    redis_client = redis.Redis.from_url(
+        settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+    )
     runtime = ServiceRuntime(
         settings=settings,
         db=Database(settings.database_url, connect_timeout=timeout),
@@ -48,8 +52,12 @@ def create_service_app(
             Outbox(event_tables, producer=service, routes=event_routes) if event_tables else None
         ),
         consumer=EventConsumer(event_tables) if event_tables else None,
-        redis=redis.Redis.from_url(
-            settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+        redis=redis_client,
+        receipts=DeliveryReceipts(
+            redis_client,
+            grace_seconds=settings.event_confirm_grace_seconds,
+            # a queue longer than one relay batch is a backlog, not a loss
+            backlog_threshold=settings.outbox_relay_batch_size,
         ),
     )
     app.extensions["fanfare"] = runtime

@@ -21,6 +21,7 @@ from typing import Any
 from celery import Celery, Task, signals
 from flask import Flask
 from prometheus_client import start_http_server
+from redis.exceptions import RedisError
 
 from services.common.events import Event, consume_task_name
 from services.common.log import current_request_id
@@ -139,6 +140,12 @@ def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:
         """Send everything the outbox holds, a batch at a time."""
         if runtime.outbox is None:
             return 0
+        try:
+            runtime.outbox.resend_overdue(
+                runtime.db, runtime.receipts, limit=settings.outbox_relay_batch_size
+            )
+        except RedisError as exc:
+            log.warning("unconfirmed events not checked: the broker is unreachable: %s", exc)
         total = 0
         while True:
             sent = runtime.outbox.relay_pending(
@@ -147,6 +154,7 @@ def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:
                 batch_size=settings.outbox_relay_batch_size,
                 send_batch=lambda target, events: send_events(celery, target, events),
                 delivery_batch_size=settings.event_delivery_batch_size,
+                receipts=runtime.receipts,
             )
             total += sent
             if sent < settings.outbox_relay_batch_size:
@@ -171,6 +179,7 @@ def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:
                     error="".join(traceback.format_exception(exc)),
                     attempts=retries + 1,
                 )
+                runtime.receipts.confirm(service, [event])
                 TASK_OUTCOMES.labels(service, self.name, "dead_letter").inc()
                 log.error(
                     "event %s (%s) dead-lettered after %d attempts: %s",
@@ -190,7 +199,15 @@ def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:
                 exc,
             )
             raise self.retry(exc=exc, countdown=countdown) from exc
+        runtime.receipts.confirm(service, [event])
         return "applied" if applied else "duplicate"
+
+    _register_batch_task(celery, runtime)
+
+
+def _register_batch_task(celery: Celery, runtime: ServiceRuntime) -> None:
+    service = runtime.service
+    settings = runtime.settings
 
     @celery.task(
         name=consume_batch_task_name(service),
@@ -216,6 +233,7 @@ def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:
         else:
             failed = [event for event, _ in outcome.failed]
             applied = len(outcome.applied)
+            runtime.receipts.confirm(service, [*outcome.applied, *outcome.duplicates])
         try:
             for event in failed:
                 send_event(celery, service, event)
@@ -232,6 +250,7 @@ def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:
                         error="".join(traceback.format_exception(exc)),
                         attempts=self.request.retries + 1,
                     )
+                runtime.receipts.confirm(service, failed)
                 return "dead_lettered"
             countdown = backoff_seconds(settings.event_retry_backoff_seconds, self.request.retries)
             raise self.retry(exc=exc, countdown=countdown) from exc

@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from services.common.db import BigIntPrimaryKey, Database
+from services.common.delivery_receipts import DeliveryReceipts
 from services.common.events import Event, consumers_of
 from services.common.log import current_request_id
 from services.common.sql import insert_ignoring_conflicts
@@ -160,6 +161,7 @@ class Outbox:
         batch_size: int = 500,
         send_batch: SendBatchToService | None = None,
         delivery_batch_size: int = 1,
+        receipts: DeliveryReceipts | None = None,
     ) -> int:
         """Send one batch of unsent events, oldest first; return how many were sent.
 
@@ -173,16 +175,50 @@ class Outbox:
         out in groups of up to that many rows: each consuming service gets the
         group's events it consumes in one ``send_batch`` call (a lone event goes
         through ``send``), and the group's rows are marked sent once all took it.
+
+        With ``receipts``, what each service is sent is noted first, so that
+        an event the broker loses after taking it is sent again (see
+        :mod:`services.common.delivery_receipts`).
         """
         group_size = delivery_batch_size if send_batch is not None else 1
         if db.dialect == "postgresql":
             with db.transaction() as session:
                 rows = self._unsent(session, batch_size, lock=True)
-                return self._send_and_mark(session, rows, send, send_batch, group_size)
+                return self._send_and_mark(
+                    session, rows, send, send_batch, group_size, receipts=receipts
+                )
         with db.transaction() as session:
             rows = self._unsent(session, batch_size, lock=False)
         with db.transaction() as session:
-            return self._send_and_mark(session, rows, send, send_batch, group_size)
+            return self._send_and_mark(
+                session, rows, send, send_batch, group_size, receipts=receipts
+            )
+
+    def resend_overdue(self, db: Database, receipts: DeliveryReceipts, *, limit: int) -> int:
+        """Mark unsent again the events sent long ago that a consumer never confirmed.
+
+        The relay then sends them again; returns how many rows were marked.
+        """
+        overdue = receipts.overdue(self.producer, limit=limit)
+        if not overdue:
+            return 0
+        event_ids = sorted({event_id for ids in overdue.values() for event_id in ids})
+        table = self.tables.outbox
+        with db.transaction() as session:
+            marked = session.execute(
+                update(table)
+                .where(table.c.event_id.in_(event_ids), table.c.sent_at.is_not(None))
+                .values(sent_at=None)
+                .returning(table.c.event_id)
+            ).all()
+        receipts.forget(self.producer, overdue)
+        if marked:
+            log.warning(
+                "%d events sent more than %.0fs ago were never confirmed; sending them again",
+                len(marked),
+                receipts.grace_seconds,
+            )
+        return len(marked)
 
     def _unsent(self, session: Session, limit: int, *, lock: bool) -> list[Any]:
         table = self.tables.outbox
@@ -198,6 +234,8 @@ class Outbox:
         send: SendToService,
         send_batch: SendBatchToService | None,
         group_size: int,
+        *,
+        receipts: DeliveryReceipts | None,
     ) -> int:
         table = self.tables.outbox
         sent = 0
@@ -205,7 +243,7 @@ class Outbox:
             group = rows[start : start + group_size]
             seqs = [row["seq"] for row in group]
             try:
-                self._send_group([self._event_of(row) for row in group], send, send_batch)
+                self._send_group([self._event_of(row) for row in group], send, send_batch, receipts)
             except Exception as exc:
                 log.warning("outbox relay paused: broker refused seq %s on: %s", seqs[0], exc)
                 session.execute(
@@ -233,12 +271,18 @@ class Outbox:
         )
 
     def _send_group(
-        self, events: list[Event], send: SendToService, send_batch: SendBatchToService | None
+        self,
+        events: list[Event],
+        send: SendToService,
+        send_batch: SendBatchToService | None,
+        receipts: DeliveryReceipts | None,
     ) -> None:
         per_service: dict[str, list[Event]] = {}
         for event in events:
             for service in consumers_of(event.type, self.routes):
                 per_service.setdefault(service, []).append(event)
+        if receipts is not None:
+            receipts.expect(self.producer, per_service)
         for service, batch in per_service.items():
             if send_batch is None or len(batch) == 1:
                 for event in batch:

@@ -9,6 +9,7 @@ import redis
 from flask import current_app
 
 from services.common.db import Database
+from services.common.delivery_receipts import DeliveryReceipts
 from services.common.outbox import EventConsumer, EventTables, Outbox
 from services.common.settings import CommonSettings
 
@@ -26,6 +27,7 @@ class ServiceRuntime:
     outbox: Outbox | None
     consumer: EventConsumer | None
     redis: redis.Redis
+    receipts: DeliveryReceipts
     celery: Celery | None = field(default=None)
 
     @property

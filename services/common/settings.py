@@ -56,6 +56,7 @@ class CommonSettings(BaseSettings):
     event_max_retries: int = Field(default=5, ge=0, le=50)
     event_retry_backoff_seconds: float = Field(default=2.0, ge=0)
     broker_visibility_timeout_seconds: int = Field(default=3600, ge=1)
+    event_confirm_grace_seconds: float = Field(default=600.0, gt=0)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     prometheus_multiproc_dir: str | None = None
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)
