@@ -22,10 +22,6 @@ def default_var_dir() -> Path:
     return Path(os.environ.get("FANFARE_VAR_DIR", "var")).resolve()
 
 
-def _var_dir_of(values: dict[str, Any]) -> Path:
-    return Path(values.get("FANFARE_VAR_DIR") or values.get("var_dir") or default_var_dir())
-
-
 def var_dir_of(values: dict[str, Any]) -> Path:
     """The var directory named by raw settings values (for defaults computed from it)."""
     return Path(values.get("FANFARE_VAR_DIR") or values.get("var_dir") or default_var_dir())
