@@ -106,6 +106,18 @@ def fan_rewards_page(
     return rows[:first], len(rows) > first
 
 
+def fan_rewards_by_ids(
+    session: Session, *, fan_id: str, reward_ids: list[int]
+) -> list[dict[str, Any]]:
+    """The fan's rewards among ``reward_ids``, newest first (others' are not found)."""
+    query = (
+        reward_details_query()
+        .where(rewards.c.fan_id == fan_id, rewards.c.id.in_(reward_ids))
+        .order_by(rewards.c.id.desc())
+    )
+    return [dict(row) for row in session.execute(query).mappings()]
+
+
 def count_fan_rewards(session: Session, *, fan_id: str) -> int:
     return int(session.scalar(select(func.count()).where(rewards.c.fan_id == fan_id)) or 0)
 

@@ -60,6 +60,18 @@ class PageQuerySchema(Schema):
     after = fields.Str(load_default=None)
 
 
+class FanRewardsQuerySchema(PageQuerySchema):
+    ids = fields.Str(
+        load_default=None,
+        metadata={
+            "description": (
+                "Only these of the fan's rewards (comma-separated ids, at most 100), "
+                "newest first; `first` and `after` are then ignored."
+            )
+        },
+    )
+
+
 # Fans
 
 

@@ -64,6 +64,16 @@ def query_args(schema: type[Schema]) -> dict[str, Any]:
     return loaded
 
 
+def parse_reward_ids(text: str) -> list[int]:
+    ids = parse_ids(text, limit=s.MAX_PAGE)
+    if not all(part.isdigit() for part in ids):
+        raise InvalidInput(
+            "Reward ids are whole numbers, as the rewards API hands them out.",
+            details={"fields": {"ids": ["Whole numbers, comma-separated."]}},
+        )
+    return [int(part) for part in ids]
+
+
 def reply(schema: type[Schema], data: Any, status: int = 200) -> Response:
     response = jsonify(schema().dump(data))
     response.status_code = status
@@ -144,16 +154,21 @@ def get_fan_summaries() -> Response:
     summary="A fan's rewards, newest first (codes for the owner only)",
     tag="fans",
     access="fan (self), staff",
-    query=s.PageQuerySchema,
+    query=s.FanRewardsQuerySchema,
     response=s.RewardPageSchema,
 )
 def get_fan_rewards(fan_id: str) -> Response:
     principal = require_self_or_staff(fan_id)
-    page = query_args(s.PageQuerySchema)
+    page = query_args(s.FanRewardsQuerySchema)
     with transaction() as session:
-        items, more = fans.fan_rewards_page(
-            session, fan_id=fan_id, first=page["first"], after=decode_cursor(page["after"])
-        )
+        if page["ids"] is not None:
+            reward_ids = parse_reward_ids(page["ids"])
+            items = fans.fan_rewards_by_ids(session, fan_id=fan_id, reward_ids=reward_ids)
+            more = False
+        else:
+            items, more = fans.fan_rewards_page(
+                session, fan_id=fan_id, first=page["first"], after=decode_cursor(page["after"])
+            )
         total = fans.count_fan_rewards(session, fan_id=fan_id)
     if not is_owner(principal, fan_id):
         items = [{**item, "code": None, "gift_card_code": None} for item in items]

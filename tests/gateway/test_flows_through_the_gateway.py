@@ -441,6 +441,7 @@ def test_node_fetches_every_kind_of_object_for_those_who_may_see_it(platform: Pl
     assert node_of(platform, conversion_id, platform.fan) is None
     assert node_of(platform, asset_id, platform.fan) is None
     assert node_of(platform, global_id("Reward", "999999"), platform.fan) is None
+    assert node_of(platform, global_id("Reward", "not-a-number"), platform.fan) is None
 
 
 PACKS_PAGE = """

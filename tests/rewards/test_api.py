@@ -167,6 +167,31 @@ def test_rewards_are_paged_with_an_opaque_cursor(driver: RewardsDriver) -> None:
     assert bad.status_code == 422
 
 
+def test_a_fans_rewards_can_be_read_by_id_and_another_fans_are_not_found(
+    driver: RewardsDriver,
+) -> None:
+    # given two fans with rewards
+    driver.rule(name="s", trigger="SHARE_RECORDED", reward_kind="POINTS", points=1)
+    for _ in range(3):
+        driver.share("fan-1")
+    driver.share("fan-2")
+    mine = driver.call("GET", "/v1/fans/fan-1/rewards", fan("fan-1")).json["items"]
+    theirs = driver.call("GET", "/v1/fans/fan-2/rewards", fan("fan-2")).json["items"]
+
+    # when fan-1 asks for two of theirs and one of fan-2's by id
+    wanted = [mine[2]["id"], theirs[0]["id"], mine[0]["id"]]
+    ids = ",".join(str(reward_id) for reward_id in wanted)
+    found = driver.call("GET", f"/v1/fans/fan-1/rewards?ids={ids}", fan("fan-1")).json
+
+    # then only their own come back, newest first, in one page
+    assert [item["id"] for item in found["items"]] == [mine[0]["id"], mine[2]["id"]]
+    assert found["page_info"]["has_next_page"] is False
+    # and ids that are not whole numbers are refused with what to fix
+    bad = driver.call("GET", "/v1/fans/fan-1/rewards?ids=1,abc", fan("fan-1"))
+    assert (bad.status_code, bad.json["error"]["code"]) == (422, "INVALID")
+    assert "whole numbers" in bad.json["error"]["message"]
+
+
 def test_the_leaderboard_shows_display_names_only_and_respects_hiding(
     driver: RewardsDriver,
 ) -> None:
