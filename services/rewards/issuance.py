@@ -26,14 +26,13 @@ from services.common.outbox import Outbox, utcnow
 from services.common.sql import insert_ignoring_conflicts, is_postgresql
 from services.rewards import code_banks, ledger
 from services.rewards.deeds import HUMAN_CLICKS_REACHED, TIER_REACHED, Deed
+from services.rewards.deliveries import NONE as NONE_CHANNEL
 from services.rewards.deliveries import (
-    DELIVER_TASK,
     PENDING,
     SILENT,
     create_delivery,
     create_delivery_for_channel,
 )
-from services.rewards.deliveries import NONE as NONE_CHANNEL
 from services.rewards.gift_cards import PURCHASE_TASK, place_gift_card_order
 from services.rewards.interfaces import TaskQueue
 from services.rewards.messages import render_note
@@ -46,7 +45,17 @@ from services.rewards.models import (
     rule_fan_counters,
     rules,
 )
-from services.rewards.points_in_one_statement import issue_points_in_one_statement
+from services.rewards.points_in_one_statement import (
+    issue_points_in_one_statement,
+    points_parameters,
+)
+from services.rewards.points_pipeline import (
+    QueuedPoints,
+    follow_up_points,
+    is_queueing,
+    queue_points,
+    send_queued_points,
+)
 from services.rewards.rule_cache import RuleCache, rules_version_query
 from services.rewards.sql import enqueue_after_commit
 from services.rewards.tiers import move_tier_if_needed, tier_rank
@@ -86,7 +95,11 @@ def reward_idempotency_key(rule_id: int, event_id: str) -> str:
 
 
 def issue_rewards_for_deed(session: Session, deed: Deed, context: IssuanceContext) -> list[int]:
-    """Apply every live rule the deed matches; returns the ids of rewards issued now."""
+    """Apply every live rule the deed matches; returns the ids of rewards issued now.
+
+    Points rewards queued for a batch's pipeline are not among them (their ids
+    are known once the queue is sent).
+    """
     version, fan = _read_fan(session, deed.fan_id)
     issued: list[int] = []
     live = context.rule_cache.live_rules(session, deed.trigger, version)
@@ -204,6 +217,8 @@ def issue_reward(
     """Issue ``rule``'s reward for ``deed`` unless it was issued before or a limit says no."""
     if rule["reward_kind"] == "POINTS" and not _may_skip(rule) and is_postgresql(session):
         return _issue_points_in_one_statement(session, rule, deed, context, fan)
+    # what this rule reads or writes comes after the rewards queued before it
+    send_queued_points(session)
     after_commit: list[tuple[str, int]] = []
     # A savepoint costs two round trips; only a rule that may still say no
     # after its reward row is written needs one to take that row back.
@@ -282,10 +297,14 @@ def _reward_values(rule: dict[str, Any], deed: Deed, fan: Fan) -> dict[str, Any]
 def _issue_points_in_one_statement(
     session: Session, rule: dict[str, Any], deed: Deed, context: IssuanceContext, fan: Fan
 ) -> int | None:
-    """The PostgreSQL path of a points rule that nothing can refuse (see the module used)."""
+    """The PostgreSQL path of a points rule that nothing can refuse (see the module used).
+
+    In a batch the statement is queued for the batch's pipeline
+    (:mod:`services.rewards.points_pipeline`) and None is returned: its
+    reward id is known once the queue is sent.
+    """
     silent = fan.channel in (None, NONE_CHANNEL)
-    issued = issue_points_in_one_statement(
-        session,
+    parameters = points_parameters(
         reward_values=_reward_values(rule, deed, fan),
         fan_account_id=fan.account_id,
         program_account_id=ledger.program_account_id(session, ledger.POINTS_ISSUED),
@@ -294,19 +313,31 @@ def _issue_points_in_one_statement(
         delivery_channel=NONE_CHANNEL if silent else None,
         now=utcnow(),
     )
+    if is_queueing(session):
+        queue_points(
+            session,
+            QueuedPoints(
+                parameters=parameters,
+                rule_id=int(rule["id"]),
+                event_id=deed.event_id,
+                fan_id=fan.fan_id,
+                account_id=fan.account_id,
+                silent=silent,
+            ),
+        )
+        return None
+    issued = issue_points_in_one_statement(session, parameters)
     if issued is None:
         log.info("rule %s already rewarded event %s", rule["id"], deed.event_id)
         return None
-    if not silent:
-        enqueue_after_commit(session, context.queue, DELIVER_TASK, issued.delivery_id)
-    move_tier_if_needed(
+    follow_up_points(
         session,
-        account_id=fan.account_id,
+        issued,
         fan_id=fan.fan_id,
+        account_id=fan.account_id,
+        silent=silent,
         current_tier=issued.tier,
-        lifetime_points=issued.lifetime_points,
-        thresholds=context.thresholds,
-        outbox=context.outbox,
+        context=context,
     )
     return issued.reward_id
 

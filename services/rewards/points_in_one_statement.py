@@ -146,8 +146,7 @@ def _build_statement() -> Any:
 ISSUE_POINTS = _build_statement()
 
 
-def issue_points_in_one_statement(
-    session: Session,
+def points_parameters(
     *,
     reward_values: dict[str, Any],
     fan_account_id: int,
@@ -156,8 +155,8 @@ def issue_points_in_one_statement(
     delivery_status: str,
     delivery_channel: str | None,
     now: datetime,
-) -> PointsIssued | None:
-    """Write the reward and all that follows from it; None if (rule, event) had its reward."""
+) -> dict[str, Any]:
+    """The parameters of ``ISSUE_POINTS`` for one reward."""
     parameters = {f"reward_{column}": reward_values[column] for column in REWARD_COLUMNS}
     parameters.update(
         points=points,
@@ -173,6 +172,13 @@ def issue_points_in_one_statement(
         delivery_attempts=0,
         delivered_at=now if delivery_status == "SILENT" else None,
     )
+    return parameters
+
+
+def issue_points_in_one_statement(
+    session: Session, parameters: dict[str, Any]
+) -> PointsIssued | None:
+    """Write the reward and all that follows from it; None if (rule, event) had its reward."""
     row = session.execute(ISSUE_POINTS, parameters).first()
     if row is None:
         return None

@@ -6,10 +6,17 @@ event when one fails; either way each (rule, event) gets one reward.
 
 from __future__ import annotations
 
+import base64
+import json
+
+import redis
+from sqlalchemy import select
+
 from services.common.events import Event
 from services.common.outbox import BatchOutcome
+from services.rewards.models import deliveries
 from services.rewards.reconcile import reconcile_ledger
-from tests.rewards.conftest import RewardsDriver
+from tests.rewards.conftest import RewardsDriver, fan
 from tests.rewards.test_issuance import outbox_events
 
 
@@ -94,3 +101,133 @@ def test_a_rule_paused_between_batches_gives_nothing_in_the_next_until_resumed(
     apply_batch(driver, [share("fan-a"), share("fan-b")])
     assert driver.summary("fan-a")["balance"] == 20
     assert driver.summary("fan-b")["balance"] == 20
+
+
+def conversion(fan_id: str, conversion_id: str) -> Event:
+    return Event.new(
+        type="referrals.conversion_approved",
+        producer="referrals",
+        payload={
+            "conversion_id": conversion_id,
+            "external_id": f"order-{conversion_id}",
+            "partner_id": "partner-1",
+            "fan_id": fan_id,
+            "link_id": "link-1",
+            "pack_id": "pack-1",
+            "amount_cents": 4999,
+            "currency": "EUR",
+        },
+    )
+
+
+def reversal(fan_id: str, conversion_id: str) -> Event:
+    return Event.new(
+        type="referrals.conversion_reversed",
+        producer="referrals",
+        payload={
+            "conversion_id": conversion_id,
+            "external_id": f"order-{conversion_id}",
+            "partner_id": "partner-1",
+            "fan_id": fan_id,
+            "pack_id": "pack-1",
+            "reason": "refund",
+        },
+    )
+
+
+def test_a_fan_crossing_two_tiers_in_one_batch_is_announced_once_per_tier_in_order(
+    driver: RewardsDriver,
+) -> None:
+    # given 60 points per share (ADVOCATE at 100, INSIDER at 500)
+    driver.rule(name="share", trigger="SHARE_RECORDED", reward_kind="POINTS", points=60)
+
+    # when one batch brings a fan nine shares (540 points)
+    outcome = apply_batch(driver, [share("fan-a") for _ in range(9)])
+
+    # then each share is rewarded, and each move was announced once, when it happened
+    assert len(outcome.applied) == 9
+    summary = driver.summary("fan-a")
+    assert (summary["balance"], summary["lifetime_points"], summary["tier"]) == (
+        540,
+        540,
+        "INSIDER",
+    )
+    assert outbox_events(driver, "rewards.tier_changed") == [
+        {"fan_id": "fan-a", "old_tier": "FAN", "new_tier": "ADVOCATE", "lifetime_points": 120},
+        {"fan_id": "fan-a", "old_tier": "ADVOCATE", "new_tier": "INSIDER", "lifetime_points": 540},
+    ]
+
+
+def test_a_conversion_reversed_in_the_batch_that_rewarded_it_is_clawed_back(
+    driver: RewardsDriver,
+) -> None:
+    # given 50 points per approved conversion and a fan with one share rewarded before
+    driver.rule(name="share", trigger="SHARE_RECORDED", reward_kind="POINTS", points=10)
+    driver.rule(name="conversion", trigger="CONVERSION_APPROVED", reward_kind="POINTS", points=50)
+    apply_batch(driver, [share("fan-a")])
+
+    # when one batch holds a conversion, a share, and the conversion's reversal
+    outcome = apply_batch(
+        driver, [conversion("fan-a", "c-1"), share("fan-a"), reversal("fan-a", "c-1")]
+    )
+
+    # then the reversal found the conversion's reward: only the shares' points are left
+    assert len(outcome.applied) == 3
+    assert driver.summary("fan-a")["balance"] == 20
+    assert driver.reward_count(conversion_id="c-1", status="REVERSED") == 1
+    with driver.runtime.db.transaction() as session:
+        assert reconcile_ledger(session).ok
+
+
+def test_a_capped_rule_beside_a_plain_one_in_a_batch_counts_every_reward_before_it(
+    driver: RewardsDriver,
+) -> None:
+    # given a plain rule of 10 points per share and a rule of 5 points capped at 2 a day
+    driver.rule(name="share", trigger="SHARE_RECORDED", reward_kind="POINTS", points=10)
+    driver.rule(
+        name="capped", trigger="SHARE_RECORDED", reward_kind="POINTS", points=5, cap_per_day=2
+    )
+
+    # when one batch brings a fan three shares
+    apply_batch(driver, [share("fan-a") for _ in range(3)])
+
+    # then the plain rule gave three times and the capped one twice
+    assert driver.summary("fan-a")["balance"] == 3 * 10 + 2 * 5
+    assert driver.reward_count(fan_id="fan-a") == 5
+
+
+def test_thank_yous_of_a_batch_are_queued_for_delivery_once_it_commits(
+    driver: RewardsDriver, redis_url: str
+) -> None:
+    # given a fan who likes public thanks and a points rule
+    profile = driver.call(
+        "PUT",
+        "/v1/fans/fan-a",
+        fan("fan-a"),
+        json={
+            "email": "a@example.org",
+            "display_name": "Ada",
+            "thank_you_channel": "PUBLIC_SHOUTOUT",
+        },
+    )
+    assert profile.status_code == 200, profile.json
+    driver.rule(name="share", trigger="SHARE_RECORDED", reward_kind="POINTS", points=10)
+
+    # when a batch of two of her shares is applied
+    apply_batch(driver, [share("fan-a"), share("fan-a")])
+
+    # then each thank-you waits as a PENDING delivery and its delivery task is on the queue
+    with driver.runtime.db.transaction() as session:
+        pending = sorted(
+            session.scalars(select(deliveries.c.id).where(deliveries.c.status == "PENDING"))
+        )
+    assert len(pending) == 2
+    queued = [json.loads(raw) for raw in redis.Redis.from_url(redis_url).lrange("rewards", 0, -1)]
+    assert (
+        sorted(
+            json.loads(base64.b64decode(message["body"]))[0][0]
+            for message in queued
+            if message["headers"]["task"] == "rewards.deliver_reward"
+        )
+        == pending
+    )
