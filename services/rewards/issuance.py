@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from services.common.outbox import Outbox, utcnow
@@ -126,8 +127,19 @@ def _build_fan_context_query() -> Any:
     )
 
 
-def _build_fans_context_query() -> Any:
-    """The same for many fans with an account, as one SELECT (a batch of events)."""
+def _build_fans_context_query(*, postgresql: bool) -> Any:
+    """The same for many fans with an account, as one SELECT (a batch of events).
+
+    On PostgreSQL the fans are one array parameter (``= ANY(:fan_ids)``), so the
+    statement's text is the same whatever the batch's size: psycopg parses it
+    once and the server prepares it, where an IN list is a new statement for
+    each number of fans. SQLite has no arrays: an expanding IN list there.
+    """
+    fan_ids = (
+        accounts.c.fan_id == any_(bindparam("fan_ids", type_=ARRAY(accounts.c.fan_id.type)))
+        if postgresql
+        else accounts.c.fan_id.in_(bindparam("fan_ids", expanding=True))
+    )
     return (
         select(
             rules_version_query().label("rules_version"),
@@ -136,13 +148,14 @@ def _build_fans_context_query() -> Any:
             fan_profiles.c.thank_you_channel.label("channel"),
         )
         .select_from(accounts.outerjoin(fan_profiles, fan_profiles.c.fan_id == accounts.c.fan_id))
-        .where(accounts.c.fan_id.in_(bindparam("fan_ids", expanding=True)))
+        .where(fan_ids)
     )
 
 
 # Built once with bound parameters: constructing them per event cost more CPU than running them.
 FAN_CONTEXT_QUERY = _build_fan_context_query()
-FANS_CONTEXT_QUERY = _build_fans_context_query()
+FANS_CONTEXT_QUERY = _build_fans_context_query(postgresql=False)
+FANS_CONTEXT_QUERY_POSTGRESQL = _build_fans_context_query(postgresql=True)
 _BATCH_FANS = "rewards.batch_fans"
 
 
@@ -157,7 +170,8 @@ def read_fans_of_batch(session: Session, fan_ids: set[str]) -> None:
     if not fan_ids:
         return
     known: dict[str, tuple[int | None, Fan]] = {}
-    for row in session.execute(FANS_CONTEXT_QUERY, {"fan_ids": sorted(fan_ids)}):
+    query = FANS_CONTEXT_QUERY_POSTGRESQL if is_postgresql(session) else FANS_CONTEXT_QUERY
+    for row in session.execute(query, {"fan_ids": sorted(fan_ids)}):
         version = None if row.rules_version is None else int(row.rules_version)
         fan = Fan(fan_id=str(row.fan_id), account_id=int(row.account_id), channel=row.channel)
         known[fan.fan_id] = (version, fan)
