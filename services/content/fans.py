@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,13 @@ def tier_of(session: Session, fan_id: str | None) -> str:
     if fan_id is None:
         return "FAN"
     return session.scalar(select(FanTier.tier).where(FanTier.fan_id == fan_id)) or "FAN"
+
+
+def with_tier(session: Session, viewer: Viewer) -> Viewer:
+    """The viewer with a fan's tier as rewards last reported it (others read as FAN)."""
+    if viewer.fan_id is None:
+        return viewer
+    return replace(viewer, tier=tier_of(session, viewer.fan_id))
 
 
 def apply_tier_changed(session: Session, event: Event) -> None:

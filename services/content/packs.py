@@ -8,19 +8,28 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Select, delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.errors import Conflict, InvalidInput, NotFound
 from services.common.outbox import as_utc, utcnow
-from services.content import presenting, rules
+from services.content import fans, presenting, rules
 from services.content.access import Viewer
 from services.content.context import ContentContext
 from services.content.models import Asset, ContentPack, PackTag
-from services.content.sql import decode_cursor, encode_cursor, id_in
+from services.content.pack_rows import (
+    LIKE_ESCAPE,
+    TOTAL_COLUMN,
+    PackQuery,
+    pack_by_id,
+    pack_rows,
+    page_total,
+    read_packs,
+)
+from services.content.sql import decode_cursor, dialect_of, encode_cursor
 
 MAX_PAGE_SIZE = 100
 MAX_BATCH_IDS = 200
@@ -91,8 +100,7 @@ def create_pack(*, context: ContentContext, viewer: Viewer, data: dict[str, Any]
         )
         _insert_with_unique_slug(session, pack)
         session.add_all(PackTag(pack_id=pack.id, tag=tag) for tag in tags)
-        session.flush()
-        return presenting.present_packs(session, context, viewer, [pack])[0]
+        return _present_one(session, context, viewer, pack.id)
 
 
 def _insert_with_unique_slug(session: Session, pack: ContentPack) -> None:
@@ -156,7 +164,7 @@ def update_pack(
             context.outbox.add(
                 session, "content.pack_updated", _event_payload(session, context, pack)
             )
-        return presenting.present_packs(session, context, viewer, [pack])[0]
+        return _present_one(session, context, viewer, pack.id)
 
 
 def publish_pack(*, context: ContentContext, viewer: Viewer, pack_id: int) -> dict[str, Any]:
@@ -185,7 +193,7 @@ def publish_pack(*, context: ContentContext, viewer: Viewer, pack_id: int) -> di
         context.outbox.add(
             session, "content.pack_published", _event_payload(session, context, pack)
         )
-        return presenting.present_packs(session, context, viewer, [pack])[0]
+        return _present_one(session, context, viewer, pack.id)
 
 
 def archive_pack(*, context: ContentContext, viewer: Viewer, pack_id: int) -> dict[str, Any]:
@@ -206,7 +214,15 @@ def archive_pack(*, context: ContentContext, viewer: Viewer, pack_id: int) -> di
         context.outbox.add(
             session, "content.pack_archived", {"pack_id": str(pack.id), "slug": pack.slug}
         )
-        return presenting.present_packs(session, context, viewer, [pack])[0]
+        return _present_one(session, context, viewer, pack.id)
+
+
+def _present_one(
+    session: Session, context: ContentContext, viewer: Viewer, pack_id: int
+) -> dict[str, Any]:
+    """A pack just written, read back as reads show it (in the same transaction)."""
+    session.flush()
+    return presenting.present_packs(session, context, viewer, [pack_by_id(session, pack_id)])[0]
 
 
 def _bad_transition(current: str, wanted: str) -> Conflict:
@@ -245,38 +261,63 @@ def _event_payload(session: Session, context: ContentContext, pack: ContentPack)
     }
 
 
-def _visible(query: Select[Any], viewer: Viewer) -> Select[Any]:
-    """Fans, partners and anonymous callers see published, unexpired packs only."""
-    if viewer.manages_content:
-        return query
-    return query.where(
-        ContentPack.status == "PUBLISHED",
-        or_(ContentPack.expires_at.is_(None), ContentPack.expires_at > utcnow()),
+def _like_term(search: str) -> str:
+    """The search text as a LIKE operand: lower case, its wildcards and escape escaped."""
+    escape = LIKE_ESCAPE
+    term = search.strip().lower().replace(escape, escape * 2)
+    return term.replace("%", f"{escape}%").replace("_", f"{escape}_")
+
+
+def _filtered(query: PackQuery, params: dict[str, Any], pack_filter: PackFilter) -> PackQuery:
+    """``query`` with the list filters that are set, their values put in ``params``."""
+    search = (pack_filter.search or "").strip()
+    values = {
+        "status": pack_filter.status or None,
+        "purpose": pack_filter.purpose or None,
+        "tag": pack_filter.tag.strip().lower() if pack_filter.tag else None,
+        "term": _like_term(search) if search else None,
+    }
+    params.update((name, value) for name, value in values.items() if value is not None)
+    return query._replace(
+        status=values["status"] is not None,
+        purpose=values["purpose"] is not None,
+        tag=values["tag"] is not None,
+        search=values["term"] is not None,
     )
+
+
+def _read_query(
+    session: Session, viewer: Viewer, by: Literal["id", "slug", "ids", "page"]
+) -> tuple[PackQuery, dict[str, Any]]:
+    """A read's shape and first parameters; fans, partners and anonymous callers see
+    published, unexpired packs only."""
+    query = PackQuery(dialect=dialect_of(session), by=by, visible_only=not viewer.manages_content)
+    return query, {"now": utcnow()}
 
 
 def get_pack(
     *, context: ContentContext, viewer: Viewer, pack_id: int | None = None, slug: str | None = None
 ) -> dict[str, Any]:
-    """One pack by id or slug, as the viewer may see it; 404 if they may not."""
+    """One pack by id or slug, as the viewer (a fan at their tier) may see it; 404 if not."""
     viewer.require_reader()
-    query = select(ContentPack)
-    query = (
-        query.where(ContentPack.id == pack_id)
-        if pack_id is not None
-        else query.where(ContentPack.slug == slug)
-    )
     with context.db.transaction() as session:
-        pack = session.scalar(_visible(query, viewer))
-        if pack is None:
+        viewer = fans.with_tier(session, viewer)
+        if pack_id is not None:
+            query, params = _read_query(session, viewer, "id")
+            params["pack_id"] = pack_id
+        else:
+            query, params = _read_query(session, viewer, "slug")
+            params["slug"] = slug
+        rows = pack_rows(session, read_packs(session, query, params))
+        if not rows:
             raise NotFound("No such content pack.", code="PACK_NOT_FOUND")
-        return presenting.present_packs(session, context, viewer, [pack])[0]
+        return presenting.present_packs(session, context, viewer, rows)[0]
 
 
 def get_packs_by_ids(
     *, context: ContentContext, viewer: Viewer, ids: Sequence[int], with_assets: bool = True
 ) -> list[dict[str, Any]]:
-    """The packs among ``ids`` the viewer may see, in any order (for DataLoaders)."""
+    """The packs among ``ids`` the viewer (a fan at their tier) may see, in any order."""
     viewer.require_reader()
     if len(ids) > MAX_BATCH_IDS:
         raise InvalidInput(
@@ -287,11 +328,11 @@ def get_packs_by_ids(
     if not ids:
         return []
     with context.db.transaction() as session:
-        query = _visible(
-            select(ContentPack).where(id_in(session, ContentPack.id, set(ids))), viewer
-        )
-        packs = list(session.scalars(query))
-        return presenting.present_packs(session, context, viewer, packs, with_assets=with_assets)
+        viewer = fans.with_tier(session, viewer)
+        query, params = _read_query(session, viewer, "ids")
+        params["ids"] = sorted(set(ids))
+        rows = pack_rows(session, read_packs(session, query, params))
+        return presenting.present_packs(session, context, viewer, rows, with_assets=with_assets)
 
 
 def list_packs(
@@ -303,42 +344,36 @@ def list_packs(
     after: str | None = None,
     with_assets: bool = True,
 ) -> dict[str, Any]:
-    """A page of packs, newest first, with the total for the same filter."""
+    """A page of packs as the viewer (a fan at their tier) sees them, newest first, with
+    the total for the same filter."""
     viewer.require_reader()
-    query = _visible(select(ContentPack), viewer)
-    if pack_filter.status:
-        query = query.where(ContentPack.status == pack_filter.status)
-    if pack_filter.purpose:
-        query = query.where(ContentPack.purpose == pack_filter.purpose)
-    if pack_filter.tag:
-        tag = pack_filter.tag.strip().lower()
-        query = query.where(exists().where(PackTag.pack_id == ContentPack.id, PackTag.tag == tag))
-    if pack_filter.search and pack_filter.search.strip():
-        term = pack_filter.search.strip().lower()
-        query = query.where(
-            or_(
-                func.lower(ContentPack.title).contains(term, autoescape=True),
-                func.lower(ContentPack.summary).contains(term, autoescape=True),
-                func.lower(ContentPack.story).contains(term, autoescape=True),
-            )
-        )
+    last_id: int | None = None
+    if after:
+        (cursor_id,) = decode_cursor(after, 1)
+        if not cursor_id.isdigit():
+            raise InvalidInput("Bad cursor.", code="BAD_CURSOR")
+        last_id = int(cursor_id)
     with context.db.transaction() as session:
-        total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-        page_query = query.order_by(ContentPack.id.desc()).limit(first + 1)
-        if after:
-            (last_id,) = decode_cursor(after, 1)
-            if not last_id.isdigit():
-                raise InvalidInput("Bad cursor.", code="BAD_CURSOR")
-            page_query = page_query.where(ContentPack.id < int(last_id))
-        packs = list(session.scalars(page_query))
-        has_next = len(packs) > first
-        packs = packs[:first]
+        viewer = fans.with_tier(session, viewer)
+        query, params = _read_query(session, viewer, "page")
+        query = _filtered(query, params, pack_filter)
+        params["limit"] = first + 1
+        if last_id is not None:
+            query = query._replace(after=True)
+            params["last_id"] = last_id
+        rows = read_packs(session, query, params)
+        if rows:
+            total_count = int(rows[0][TOTAL_COLUMN])
+        else:
+            # No row carried the total: none at all, or past the last page.
+            total_count = page_total(session, query, params) if last_id is not None else 0
+        packs = pack_rows(session, rows[:first])
         items = presenting.present_packs(session, context, viewer, packs, with_assets=with_assets)
     return {
         "items": items,
         "page_info": {
-            "has_next_page": has_next,
+            "has_next_page": len(rows) > first,
             "end_cursor": encode_cursor(packs[-1].id) if packs else None,
         },
-        "total_count": total,
+        "total_count": total_count,
     }

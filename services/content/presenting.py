@@ -15,12 +15,11 @@ from services.common.outbox import as_utc
 from services.content import rules
 from services.content.access import Viewer
 from services.content.context import ContentContext
-from services.content.models import Asset, ContentPack, Feedback, PackTag, Rendition
+from services.content.models import Asset, Feedback, PackTag, Rendition
+from services.content.pack_rows import PackRow
 from services.content.rendering import render_story
 from services.content.sql import id_in
 
-# The rendition a locked or summary pack shows as its teaser.
-TEASER_RENDITION = "thumbnail"
 SENTIMENT_KEYS = {"POSITIVE": "positive", "NEGATIVE": "negative", "IDEA": "ideas"}
 
 
@@ -143,7 +142,7 @@ def present_asset(
     }
 
 
-def share_kit(pack: ContentPack) -> dict[str, Any]:
+def share_kit(pack: PackRow) -> dict[str, Any]:
     """Captions ready to share: hashtags added, and the disclosure when sharing is rewarded."""
     disclosure = pack.disclosure if pack.sharing_rewarded else None
     return {
@@ -163,7 +162,7 @@ def present_packs(
     session: Session,
     context: ContentContext,
     viewer: Viewer,
-    packs: Sequence[ContentPack],
+    packs: Sequence[PackRow],
     *,
     with_assets: bool = True,
 ) -> list[dict[str, Any]]:
@@ -171,14 +170,14 @@ def present_packs(
     JSON-ready: locked ones show title, summary and a teaser only.
 
     ``with_assets=False`` leaves the ``assets`` key out (``omit=assets``): no asset or
-    rendition is read or signed beyond each cover's thumbnail for the teaser.
+    rendition is read or signed beyond each cover's thumbnail for the teaser (which
+    the pack's row already names).
     """
     if not packs:
         return []
     pack_ids = [pack.id for pack in packs]
-    tags = tags_by_pack(session, pack_ids)
-    covers = cover_assets(session, pack_ids)
     assets_by_pack: dict[int, list[Asset]] = defaultdict(list)
+    renditions: dict[int, list[RenditionRow]] = {}
     if with_assets:
         asset_query = (
             select(Asset).where(id_in(session, Asset.pack_id, pack_ids)).order_by(Asset.id)
@@ -190,23 +189,14 @@ def present_packs(
         renditions = renditions_by_asset(
             session, (asset.id for assets in assets_by_pack.values() for asset in assets)
         )
-    else:
-        renditions = renditions_by_asset(session, covers.values(), name=TEASER_RENDITION)
     tallies = feedback_tallies(session, pack_ids) if viewer.manages_content else {}
     url_of = context.signed_urls.url
+    cover_url = context.cover_url
 
     presented = []
     for pack in packs:
-        cover_id = covers.get(pack.id)
-        teaser_url = next(
-            (
-                url_of(rendition.storage_key)
-                for rendition in renditions.get(cover_id or -1, [])
-                if rendition.name == TEASER_RENDITION
-            ),
-            None,
-        )
         locked = not viewer.tier_reaches(pack.min_tier)
+        teaser_key = pack.teaser_storage_key
         item: dict[str, Any] = {
             "id": str(pack.id),
             "slug": pack.slug,
@@ -218,15 +208,15 @@ def present_packs(
             "status": pack.status,
             "min_tier": pack.min_tier,
             "locked": locked,
-            "tags": tags.get(pack.id, []),
+            "tags": pack.tags,
             "destination_url": pack.destination_url,
-            "captions": list(pack.captions),
-            "hashtags": list(pack.hashtags),
+            "captions": pack.captions,
+            "hashtags": pack.hashtags,
             "sharing_rewarded": pack.sharing_rewarded,
             "disclosure": pack.disclosure,
             "share_kit": share_kit(pack),
-            "cover_url": context.cover_url(pack.id) if cover_id is not None else None,
-            "teaser_url": teaser_url,
+            "cover_url": cover_url(pack.id) if pack.cover_asset_id is not None else None,
+            "teaser_url": url_of(teaser_key) if teaser_key is not None else None,
             "published_at": _iso(pack.published_at),
             "expires_at": _iso(pack.expires_at),
             "created_at": _iso(pack.created_at),

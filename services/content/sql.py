@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, any_, bindparam
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, func, literal_column
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import Session
 
 from services.common.errors import InvalidInput
@@ -22,9 +22,58 @@ def id_in(session: Session, column: Any, ids: Iterable[int]) -> ColumnElement[bo
     psycopg can prepare once.
     """
     values = [int(value) for value in ids]
-    if session.get_bind().dialect.name == "postgresql":
+    if _is_postgresql(session):
         return column == any_(bindparam(None, values, type_=ARRAY(BigInteger())))  # type: ignore[no-any-return]
     return column.in_(values)  # type: ignore[no-any-return]
+
+
+def dialect_of(session: Session) -> str:
+    """ "postgresql" or "sqlite"."""
+    return session.get_bind().dialect.name
+
+
+def _is_postgresql(session: Session) -> bool:
+    return dialect_of(session) == "postgresql"
+
+
+def id_in_parameter(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
+    """``column IN :name`` for a statement built once and run with many id lists: on
+    PostgreSQL ``= ANY(:name)`` (one array parameter), on SQLite an expanding IN."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(BigInteger())))  # type: ignore[no-any-return]
+    return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
+
+
+# Joins values that never hold a comma (tags: letters, digits, dashes, underscores).
+JOIN_SEPARATOR = ","
+
+
+def joined_in_order(dialect: str, column: Any) -> ColumnElement[str | None]:
+    """The aggregate of a group's ``column`` values as one comma-joined string (NULL for
+    none), read back with :func:`joined_reader` in ``ORDER BY column`` order.
+
+    PostgreSQL orders inside ``string_agg`` (with the database's collation, as an
+    ORDER BY would); SQLite's ``group_concat`` takes no ORDER BY before 3.44, so
+    the reader sorts there: SQLite orders text by its UTF-8 bytes, which is code
+    point order, Python's.
+    """
+    if dialect == "postgresql":
+        separator: ColumnElement[str] = literal_column(f"'{JOIN_SEPARATOR}'")
+        return func.string_agg(column, aggregate_order_by(separator, column))
+    return func.group_concat(column, JOIN_SEPARATOR)
+
+
+def joined_reader(dialect: str) -> Callable[[str | None], list[str]]:
+    """Reads a :func:`joined_in_order` aggregate back as its values, in order."""
+    sort = dialect != "postgresql"
+
+    def split(joined: str | None) -> list[str]:
+        if not joined:
+            return []
+        values = joined.split(JOIN_SEPARATOR)
+        return sorted(values) if sort else values
+
+    return split
 
 
 def encode_cursor(*parts: object) -> str:

@@ -127,3 +127,42 @@ def test_a_page_read_twice_signs_its_renditions_once(content: ContentApi) -> Non
         with content.client.get(f"{parts.path}?{parts.query}") as media:
             assert media.status_code == 200
             assert media.data
+
+
+def test_search_takes_wildcards_and_the_escape_character_literally(content: ContentApi) -> None:
+    # given titles that differ where LIKE's wildcards would blur them
+    literal = content.create_pack(title="Sale 50% off_now")
+    content.create_pack(title="Sale 500 off now")
+    slashed = content.create_pack(title="Either/or")
+
+    def found(search: str) -> list[str]:
+        page = body_of(content, "/v1/packs", MARKETER, search=search)
+        assert page["total_count"] == len(page["items"])
+        return [item["id"] for item in page["items"]]
+
+    # when a marketer searches for text holding %, _ or /
+    # then only the packs holding that very text are found
+    assert found("50%") == [literal["id"]]
+    assert found("OFF_NOW") == [literal["id"]]
+    assert found("r/o") == [slashed["id"]]
+
+
+def test_a_page_past_the_last_still_counts_the_filtered_packs(content: ContentApi) -> None:
+    # given three packs tagged "kiln" and one not
+    for n in range(3):
+        content.create_pack(title=f"Kiln {n}", tags=["kiln"])
+    content.create_pack(title="Glaze", tags=["glaze"])
+    whole = body_of(content, "/v1/packs", MARKETER, tag="kiln", first="3")
+
+    # when the caller asks for the page after the last one
+    past = body_of(
+        content, "/v1/packs", MARKETER, tag="kiln", after=whole["page_info"]["end_cursor"]
+    )
+
+    # then it is empty, with no next page, and still counts the tagged packs
+    assert whole["page_info"]["has_next_page"] is False
+    assert past == {
+        "items": [],
+        "page_info": {"has_next_page": False, "end_cursor": None},
+        "total_count": 3,
+    }
