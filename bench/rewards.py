@@ -19,17 +19,33 @@ with one rule: 10 points per share, so every distinct event earns one reward.
    ``--kills`` times, evenly spread. Its unacknowledged tasks come back after
    the visibility timeout. Rate = distinct events / (all applied - worker ready).
 3. Latency: events written to the outbox one by one at half the throughput
-   rate; a relay process sends all that is pending every
+   rate, each an INSERT in a transaction of its own (autocommit, one
+   prepared statement on a plain psycopg connection: the load generator,
+   standing in for the referrals service's writes, kept cheap so it takes
+   little of the two cores); a relay process sends all that is pending every
    ``--relay-interval-ms`` (50: the relay task with
    OUTBOX_RELAY_INTERVAL_SECONDS=0.05; its default is 1 s), so the events of
    an interval go together as a ``consume_events`` batch (at 20 ms the
    batches were so small that task overhead kept the producer from reaching
-   the rate asked on two cores); the latency of each is reward row
-   written (inside the consumer's transaction, a millisecond or two before its
-   commit) minus the event's occurred_at (its outbox write). The rate the
-   writes actually reached is printed beside the one asked for.
+   the rate asked on two cores). The latency of each event is the commit of
+   its reward's transaction minus the event's occurred_at (stamped just
+   before its outbox write): PostgreSQL runs with ``track_commit_timestamp``
+   (set by the bench, a restart; durability settings are left as they are
+   and printed), and ``pg_xact_commit_timestamp(xmin)`` of the reward row
+   is its commit. Printed beside it, the latency to the reward row's
+   ``created_at`` (written inside the batch's transaction, before the rest
+   of the batch and its commit), which is what earlier runs reported. The
+   rate the writes actually reached is printed beside the one asked for.
+   Over the phase (first write to last reward), the CPU seconds of every
+   process of the pipeline (psutil: the bench process = the producer, the
+   relay process, the worker's main and pool processes, PostgreSQL's
+   backends by client and its background processes, Redis) are printed per
+   event, beside the machine's busy time; the rest is what ran beside the
+   bench.
 4. Statements: the SQL statements the consumer sends per event in the steady
-   state, counted in this process with SQLAlchemy's ``before_cursor_execute``.
+   state, and round trips to PostgreSQL, counted in this process (SQLAlchemy's
+   ``before_cursor_execute``, and the points statements a batch sends in one
+   psycopg pipeline).
 
 Checks printed: exactly one reward per (rule, event), no event without its
 reward, and a balanced ledger (the reconciliation the tests run). Fans have no
@@ -435,6 +451,32 @@ def write_events_at_rate(connection: psycopg.Connection[Any], count: int, rate: 
     return count / (time.monotonic() - start)
 
 
+def describe_outbox(conninfo: str) -> str:
+    """The outbox table's dead rows and vacuum, and how the relay's query finds unsent rows.
+
+    Every row the relay marks sent leaves a dead version whose ``sent_at`` was
+    NULL in the ``sent_at`` index until (auto)vacuum removes it; the relay's
+    query pays for each one it meets.
+    """
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        live, dead, vacuumed, analyzed = connection.execute(
+            "SELECT n_live_tup, n_dead_tup, last_autovacuum, last_autoanalyze "
+            "FROM pg_stat_user_tables WHERE relname = 'outbox_events'"
+        ).fetchone() or (0, 0, None, None)
+        plan = [
+            str(line).strip()
+            for (line,) in connection.execute(
+                "EXPLAIN SELECT * FROM outbox_events WHERE sent_at IS NULL "
+                "ORDER BY seq LIMIT 500 FOR UPDATE SKIP LOCKED"
+            )
+        ]
+    scans = [line.split("  (")[0].lstrip("-> ") for line in plan if "Scan" in line]
+    return (
+        f"{live:,} live rows, {dead:,} dead; last autovacuum {vacuumed or 'never'}, "
+        f"last autoanalyze {analyzed or 'never'}; relay query: {' / '.join(scans)}"
+    )
+
+
 def track_commit_timestamps(pg: Any, admin_url: str) -> None:
     """Restart PostgreSQL with ``track_commit_timestamp`` on (it needs a restart).
 
@@ -806,6 +848,8 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
         count = int(rate * args.latency_seconds)
         with runtime.db.transaction() as session:
             before_id = int(session.scalar(select(func.max(rewards.c.id))) or 0)
+        outbox_state = describe_outbox(libpq_url(database_url))
+        print(f"outbox before the latency phase: {outbox_state}", flush=True)
         relay = RelayProcess(args.relay_interval_ms / 1000)
         redis_pid = redis_server.process.pid if redis_server.process else 0
 
