@@ -247,7 +247,9 @@ def outbox_relay(app: Any, on_task: Callable[[], None] | None = None) -> Callabl
             on_task()
 
     def relay_all() -> None:
-        # as the relay task: passes until one finds less than a full batch
+        # as the relay task: what was never confirmed is marked unsent again (with
+        # EVENT_CONFIRM_GRACE_SECONDS), then passes until one finds less than a full batch
+        outbox.resend_overdue(runtime.db, runtime.receipts, limit=settings.outbox_relay_batch_size)
         while (
             outbox.relay_pending(
                 runtime.db,
@@ -255,6 +257,7 @@ def outbox_relay(app: Any, on_task: Callable[[], None] | None = None) -> Callabl
                 batch_size=settings.outbox_relay_batch_size,
                 send_batch=send_many,
                 delivery_batch_size=settings.event_delivery_batch_size,
+                receipts=runtime.receipts,
             )
             >= settings.outbox_relay_batch_size
         ):

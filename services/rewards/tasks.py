@@ -21,13 +21,10 @@ from services.common.runtime import ServiceRuntime
 from services.rewards import deliveries, gift_cards
 from services.rewards.extension import RewardsExtension
 from services.rewards.settings import RewardsSettings
-from services.rewards.unconsumed_events import resend_unconsumed_events
 
 log = logging.getLogger(__name__)
 
 QUEUE = "rewards"
-# How far back the sweep looks for events rewards sent itself and never applied.
-EVENT_LOOK_BACK = timedelta(days=1)
 SEND_DIGESTS_TASK = "rewards.send_digests"
 SWEEP_TASK = "rewards.sweep_deliveries"
 
@@ -139,7 +136,7 @@ def register_tasks(
 
     @celery.task(name=SWEEP_TASK, acks_late=False, ignore_result=True)
     def sweep_deliveries() -> int:
-        """Beat: re-send deliveries, gift-card orders and own events whose task was lost."""
+        """Beat: re-send deliveries and gift-card orders whose task was lost."""
         grace = timedelta(seconds=settings.delivery_sweep_grace_seconds)
         with runtime.db.transaction() as session:
             stale = deliveries.stale_pending_deliveries(session, older_than=utcnow() - grace)
@@ -148,12 +145,9 @@ def register_tasks(
             deliver_reward.apply_async(args=[delivery_id], queue=QUEUE)
         for order_id in orders:
             purchase_gift_card.apply_async(args=[order_id], queue=QUEUE)
-        with runtime.db.transaction() as session:
-            # the relay (beat's relay_outbox) sends them again
-            resent = resend_unconsumed_events(
-                session, sent_before=utcnow() - grace, not_before=utcnow() - EVENT_LOOK_BACK
-            )
-        return len(stale) + len(orders) + resent
+        # Lost events (rewards.tier_changed included) are the common relay's
+        # concern: delivery receipts send them again (services/common/delivery_receipts.py).
+        return len(stale) + len(orders)
 
 
 def beat_schedule(settings: RewardsSettings) -> dict[str, dict[str, Any]]:
