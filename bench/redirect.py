@@ -19,6 +19,11 @@ so a short slowdown queued requests for tens of ms. One worker loops
 accept-handle with no switching when requests queue. ``--workers 2`` runs the
 old setup.
 
+Each round also prints how both CPUs were spent during its open loop: the owner's
+share (server on CPU 0, generator on CPU 1), other work, idle and time stolen by
+the hypervisor. A slow round can then be put down to the server, the generator or
+a neighbour.
+
 Printed: requests per second of all three and the ratios; p50/p99 latency of
 the redirect in an open loop at 70% of its maximum rate (latency measured from
 each request's scheduled start, so a stall is not hidden); peak memory of the
@@ -41,6 +46,7 @@ import io
 import os
 import random
 import re
+import resource
 import selectors
 import shutil
 import signal
@@ -52,7 +58,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -514,7 +520,8 @@ class RedirectFigures:
     p99_ms: float
     generator_late_p99_ms: float
     offered: float
-    cpu0: Cpu0Share
+    cpu0: CoreShare
+    cpu1: CoreShare
     clicks_recorded: int
     clicks_expected: int
     peak_rss_mb: float
@@ -528,57 +535,77 @@ class SeededDatabase:
 
 
 @dataclass(frozen=True)
-class Cpu0Share:
-    """How CPU 0 (the server's core) was spent during a measurement, in percent of the time."""
+class CoreShare:
+    """How one CPU was spent during a measurement, in percent of the time."""
 
-    server: float
+    cpu: int
+    owner: str
+    own: float
     other: float
     idle: float
     stolen_ms: float
 
     def __str__(self) -> str:
         return (
-            f"CPU 0 server {self.server:.0f}%, other {self.other:.0f}%, idle {self.idle:.0f}%, "
-            f"stolen {self.stolen_ms:.0f} ms"
+            f"CPU {self.cpu} {self.owner} {self.own:.0f}%, other {self.other:.0f}%, "
+            f"idle {self.idle:.0f}%, stolen {self.stolen_ms:.0f} ms"
         )
 
 
-class Cpu0Meter:
-    """CPU 0's busy, idle and stolen time (/proc/stat) beside the server's own CPU time.
+def _core_ticks(cpu: int) -> tuple[float, float, float]:
+    """(total, idle, stolen) seconds of one CPU so far, from /proc/stat."""
+    fields = next(
+        line.split()
+        for line in Path("/proc/stat").read_text().splitlines()
+        if line.startswith(f"cpu{cpu} ")
+    )
+    ticks = [int(value) for value in fields[1:9]]
+    hertz = os.sysconf("SC_CLK_TCK")
+    return sum(ticks) / hertz, (ticks[3] + ticks[4]) / hertz, ticks[7] / hertz
 
-    The server is pinned to CPU 0, so its processes' time is all CPU 0 time; the rest of
-    CPU 0's busy time is other processes, interrupts and the kernel. A round whose p99 is
-    high with "other" high was taken from by something outside the server.
+
+def server_cpu_seconds(server: Gunicorn) -> float:
+    """CPU time of the server's workers, all threads (the arbiter barely runs)."""
+    total = 0.0
+    for process in server.processes()[1:]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def children_cpu_seconds() -> float:
+    """CPU time of this process's finished children: the pinned load generator's run."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class CoreMeter:
+    """One CPU's busy, idle and stolen time (/proc/stat) beside its pinned owner's CPU time.
+
+    The owner (the server on CPU 0, the load generator on CPU 1) is pinned there, so its
+    time is all that CPU's time; the rest of the busy time is other processes, interrupts
+    and the kernel. A slow round with "other" high on CPU 0 was taken from the server by
+    something else; with "other" high on CPU 1, the generator may have sent requests or
+    read answers late (its lateness figure counts only when it opened connections).
     """
 
-    def __init__(self, server: Gunicorn) -> None:
-        self.server = server
-        self._start = self._read()
+    def __init__(self, cpu: int, owner: str, own_seconds: Callable[[], float]) -> None:
+        self.cpu = cpu
+        self.owner = owner
+        self.own_seconds = own_seconds
+        self._start = (*_core_ticks(cpu), own_seconds())
 
-    def _read(self) -> tuple[float, float, float, float]:
-        fields = next(
-            line.split()
-            for line in Path("/proc/stat").read_text().splitlines()
-            if line.startswith("cpu0 ")
-        )
-        ticks = [int(value) for value in fields[1:9]]
-        idle, stolen = ticks[3] + ticks[4], ticks[7]
-        server = 0.0
-        for process in self.server.processes()[1:]:  # the workers; the arbiter barely runs
-            with contextlib.suppress(psutil.NoSuchProcess):
-                times = process.cpu_times()
-                server += times.user + times.system
-        hertz = os.sysconf("SC_CLK_TCK")
-        return sum(ticks) / hertz, idle / hertz, stolen / hertz, server
-
-    def share(self) -> Cpu0Share:
-        end = self._read()
-        total, idle, stolen, server = (b - a for a, b in zip(self._start, end, strict=True))
+    def share(self) -> CoreShare:
+        end = (*_core_ticks(self.cpu), self.own_seconds())
+        total, idle, stolen, own = (b - a for a, b in zip(self._start, end, strict=True))
         total = max(total, 1e-9)
         busy = total - idle - stolen
-        return Cpu0Share(
-            server=100 * server / total,
-            other=100 * max(0.0, busy - server) / total,
+        return CoreShare(
+            cpu=self.cpu,
+            owner=self.owner,
+            own=100 * own / total,
+            other=100 * max(0.0, busy - own) / total,
             idle=100 * idle / total,
             stolen_ms=1000 * stolen,
         )
@@ -636,9 +663,10 @@ def bench_redirect(
             if server.log_tail():
                 print(f"  server log:\n{server.log_tail()}", flush=True)
             offered = rate * args.rate_fraction
-            meter = Cpu0Meter(server)
+            server_core = CoreMeter(0, "server", lambda: server_cpu_seconds(server))
+            generator_core = CoreMeter(1, "generator", children_cpu_seconds)
             latencies, lateness = run_pinned("_open_loop", server.port, mix, offered, args.duration)
-            cpu0 = meter.share()
+            cpu0, cpu1 = server_core.share(), generator_core.share()
         expected = round(rate * args.duration * 0.99)
         return RedirectFigures(
             links=links,
@@ -648,6 +676,7 @@ def bench_redirect(
             generator_late_p99_ms=percentile(lateness, 0.99) * 1000,
             offered=offered,
             cpu0=cpu0,
+            cpu1=cpu1,
             clicks_recorded=recorded,
             clicks_expected=expected,
             peak_rss_mb=memory.peak / 2**20,
@@ -655,6 +684,17 @@ def bench_redirect(
     finally:
         server.stop()
         client.close()
+
+
+def median_share(shares: list[CoreShare]) -> CoreShare:
+    return CoreShare(
+        cpu=shares[0].cpu,
+        owner=shares[0].owner,
+        own=float(statistics.median(s.own for s in shares)),
+        other=float(statistics.median(s.other for s in shares)),
+        idle=float(statistics.median(s.idle for s in shares)),
+        stolen_ms=float(statistics.median(s.stolen_ms for s in shares)),
+    )
 
 
 def median_figures(rounds: list[RedirectFigures]) -> RedirectFigures:
@@ -670,12 +710,8 @@ def median_figures(rounds: list[RedirectFigures]) -> RedirectFigures:
         p99_ms=middle([r.p99_ms for r in rounds]),
         generator_late_p99_ms=middle([r.generator_late_p99_ms for r in rounds]),
         offered=middle([r.offered for r in rounds]),
-        cpu0=Cpu0Share(
-            server=middle([r.cpu0.server for r in rounds]),
-            other=middle([r.cpu0.other for r in rounds]),
-            idle=middle([r.cpu0.idle for r in rounds]),
-            stolen_ms=middle([r.cpu0.stolen_ms for r in rounds]),
-        ),
+        cpu0=median_share([r.cpu0 for r in rounds]),
+        cpu1=median_share([r.cpu1 for r in rounds]),
         clicks_recorded=round(middle([r.clicks_recorded for r in rounds])),
         clicks_expected=round(middle([r.clicks_expected for r in rounds])),
         peak_rss_mb=max(r.peak_rss_mb for r in rounds),
@@ -845,15 +881,15 @@ def main() -> None:
     say(
         "rounds (median above), req/s, p99 ms and the load generator's own lateness p99 ms "
         "per round, in order (high lateness: the whole machine stalled, not only the server), "
-        "and how CPU 0 was spent during the round's open loop (other: processes other than "
-        "the server, interrupts, the kernel; stolen: by the hypervisor):"
+        "and how each CPU was spent during the round's open loop (other: processes other "
+        "than the server or the generator, interrupts, the kernel; stolen: by the hypervisor):"
     )
     for links, figures in rounds.items():
         say(
             f"- {links:,} links: "
             + ", ".join(
                 f"{f.rate:,.0f} req/s p99 {f.p99_ms:.2f} "
-                f"(generator late {f.generator_late_p99_ms:.2f}; {f.cpu0})"
+                f"(generator late {f.generator_late_p99_ms:.2f}; {f.cpu0}; {f.cpu1})"
                 for f in figures
             )
         )
