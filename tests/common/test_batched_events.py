@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import redis
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -88,27 +87,16 @@ def stack(
     redis_server_url: str,
 ) -> Iterator[BatchStack]:
     workdir = tmp_path_factory.mktemp(f"batched-{request.param}")
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{workdir / 'probe.db'}"
-    else:
-        database_url = postgres.create_database("batched")
     # Redis databases of their own, apart from test_events' probe (1 and 2).
-    redis_url = redis_server_url.rsplit("/", 1)[0] + ("/3" if request.param == "sqlite" else "/4")
-    redis.Redis.from_url(redis_url).flushdb()
-    runtime, worker = probe_service.start_probe(
-        database_url,
-        redis_url,
-        env=probe_service.probe_environment(database_url, redis_url),
-        log_path=workdir / "worker.log",
+    with probe_service.probe_running(
+        request.param,
+        workdir,
+        postgres,
+        redis_server_url,
+        redis_db=3 if request.param == "sqlite" else 4,
         beat=False,
-    )
-    try:
-        yield BatchStack(database_url, redis_url, runtime, worker)
-    finally:
-        worker.stop()
-        runtime.db.dispose()
-        if request.param == "postgresql":
-            postgres.drop_database(database_url)
+    ) as (runtime, worker):
+        yield BatchStack(runtime.db.url, runtime.settings.redis_url, runtime, worker)
 
 
 def test_a_batch_of_events_is_applied_once_each_in_tasks_of_the_batch_size(

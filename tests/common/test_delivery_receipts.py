@@ -97,28 +97,21 @@ def stack(
     redis_server_url: str,
 ) -> Iterator[ReceiptStack]:
     workdir = tmp_path_factory.mktemp(f"receipts-{request.param}")
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{workdir / 'probe.db'}"
-    else:
-        database_url = postgres.create_database("receipts")
     # Redis databases of their own, apart from the other probe tests' (1 to 4).
-    redis_url = redis_server_url.rsplit("/", 1)[0] + ("/5" if request.param == "sqlite" else "/6")
-    redis.Redis.from_url(redis_url).flushdb()
-    env = probe_service.probe_environment(
-        database_url, redis_url, EVENT_CONFIRM_GRACE_SECONDS=str(GRACE_SECONDS)
-    )
-    runtime, worker = probe_service.start_probe(
-        database_url, redis_url, env=env, log_path=workdir / "worker.log", beat=False
-    )
-    assert runtime.outbox is not None
-    receipts = DeliveryReceipts(runtime.redis, grace_seconds=GRACE_SECONDS, backlog_threshold=100)
-    try:
+    with probe_service.probe_running(
+        request.param,
+        workdir,
+        postgres,
+        redis_server_url,
+        redis_db=5 if request.param == "sqlite" else 6,
+        beat=False,
+        EVENT_CONFIRM_GRACE_SECONDS=str(GRACE_SECONDS),
+    ) as (runtime, worker):
+        assert runtime.outbox is not None
+        receipts = DeliveryReceipts(
+            runtime.redis, grace_seconds=GRACE_SECONDS, backlog_threshold=100
+        )
         yield ReceiptStack(runtime, runtime.outbox, receipts, worker)
-    finally:
-        worker.stop()
-        runtime.db.dispose()
-        if request.param == "postgresql":
-            postgres.drop_database(database_url)
 
 
 def test_an_event_the_broker_lost_after_taking_it_is_sent_again_and_applied_once(

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import redis
 import requests
 from sqlalchemy import func, select
 
@@ -62,32 +61,20 @@ def probe(
     redis_server_url: str,
 ) -> Iterator[ProbeStack]:
     workdir = tmp_path_factory.mktemp(f"probe-{request.param}")
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{workdir / 'probe.db'}"
-    else:
-        database_url = postgres.create_database("probe")
-    # A Redis database of its own, so the two parametrisations never share a queue.
-    redis_url = redis_server_url.rsplit("/", 1)[0] + ("/1" if request.param == "sqlite" else "/2")
-    redis.Redis.from_url(redis_url).flushdb()
     metrics_dir = workdir / "metrics"
     metrics_dir.mkdir()
-    env = probe_service.probe_environment(
-        database_url,
-        redis_url,
+    with probe_service.probe_running(
+        request.param,
+        workdir,
+        postgres,
+        redis_server_url,
+        redis_db=1 if request.param == "sqlite" else 2,
+        beat=True,
         WORKER_METRICS_PORT=str(free_port()),
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
-    )
-    runtime, worker = probe_service.start_probe(
-        database_url, redis_url, env=env, log_path=workdir / "worker.log"
-    )
-    assert runtime.outbox is not None
-    try:
+    ) as (runtime, worker):
+        assert runtime.outbox is not None
         yield ProbeStack(runtime=runtime, outbox=runtime.outbox, worker=worker)
-    finally:
-        worker.stop()
-        runtime.db.dispose()
-        if request.param == "postgresql":
-            postgres.drop_database(database_url)
 
 
 def test_a_committed_event_reaches_its_consumer_once(probe: ProbeStack) -> None:

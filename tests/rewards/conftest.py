@@ -28,6 +28,49 @@ def fan(fan_id: str) -> Principal:
     return Principal(role="fan", user_id=fan_id)
 
 
+def share_event(fan_id: str, pack_id: str = "pack-1") -> Event:
+    """A ``referrals.share_recorded`` event, as referrals would send it."""
+    return Event.new(
+        type="referrals.share_recorded",
+        producer="referrals",
+        payload={"share_id": "s", "fan_id": fan_id, "pack_id": pack_id, "channel": "instagram"},
+    )
+
+
+def conversion_event(fan_id: str, conversion_id: str, pack_id: str = "pack-1") -> Event:
+    """A ``referrals.conversion_approved`` event of 49.99 EUR."""
+    return Event.new(
+        type="referrals.conversion_approved",
+        producer="referrals",
+        payload={
+            "conversion_id": conversion_id,
+            "external_id": f"order-{conversion_id}",
+            "partner_id": "partner-1",
+            "fan_id": fan_id,
+            "link_id": "link-1",
+            "pack_id": pack_id,
+            "amount_cents": 4999,
+            "currency": "EUR",
+        },
+    )
+
+
+def reversal_event(fan_id: str, conversion_id: str) -> Event:
+    """A ``referrals.conversion_reversed`` event (a refund) of ``conversion_id``."""
+    return Event.new(
+        type="referrals.conversion_reversed",
+        producer="referrals",
+        payload={
+            "conversion_id": conversion_id,
+            "external_id": f"order-{conversion_id}",
+            "partner_id": "partner-1",
+            "fan_id": fan_id,
+            "pack_id": "pack-1",
+            "reason": "refund",
+        },
+    )
+
+
 class RewardsDriver:
     """Drives one rewards app: events in through its consumer, calls in through REST."""
 
@@ -44,39 +87,18 @@ class RewardsDriver:
             self.runtime.consumer.apply(self.runtime.db, event)
         return event
 
+    def deliver(self, event: Event) -> Event:
+        """Deliver a built event to the consumer as a worker would."""
+        return self.apply(event.type, event.payload, event=event)
+
     def share(self, fan_id: str, pack_id: str = "pack-1") -> Event:
-        return self.apply(
-            "referrals.share_recorded",
-            {"share_id": "s", "fan_id": fan_id, "pack_id": pack_id, "channel": "instagram"},
-        )
+        return self.deliver(share_event(fan_id, pack_id))
 
     def conversion(self, fan_id: str, conversion_id: str, pack_id: str = "pack-1") -> Event:
-        return self.apply(
-            "referrals.conversion_approved",
-            {
-                "conversion_id": conversion_id,
-                "external_id": f"order-{conversion_id}",
-                "partner_id": "partner-1",
-                "fan_id": fan_id,
-                "link_id": "link-1",
-                "pack_id": pack_id,
-                "amount_cents": 4999,
-                "currency": "EUR",
-            },
-        )
+        return self.deliver(conversion_event(fan_id, conversion_id, pack_id))
 
     def reversal(self, fan_id: str, conversion_id: str) -> Event:
-        return self.apply(
-            "referrals.conversion_reversed",
-            {
-                "conversion_id": conversion_id,
-                "external_id": f"order-{conversion_id}",
-                "partner_id": "partner-1",
-                "fan_id": fan_id,
-                "pack_id": "pack-1",
-                "reason": "refund",
-            },
-        )
+        return self.deliver(reversal_event(fan_id, conversion_id))
 
     def rule(self, **data: Any) -> int:
         with self.runtime.db.transaction() as session:

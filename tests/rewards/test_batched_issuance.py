@@ -16,16 +16,14 @@ from services.common.events import Event
 from services.common.outbox import BatchOutcome
 from services.rewards.models import deliveries
 from services.rewards.reconcile import reconcile_ledger
-from tests.rewards.conftest import RewardsDriver, fan
+from tests.rewards.conftest import (
+    RewardsDriver,
+    conversion_event,
+    fan,
+    reversal_event,
+    share_event,
+)
 from tests.rewards.test_issuance import outbox_events
-
-
-def share(fan_id: str) -> Event:
-    return Event.new(
-        type="referrals.share_recorded",
-        producer="referrals",
-        payload={"share_id": "s", "fan_id": fan_id, "pack_id": "pack-1", "channel": "instagram"},
-    )
 
 
 def apply_batch(driver: RewardsDriver, events: list[Event]) -> BatchOutcome:
@@ -40,11 +38,11 @@ def test_a_batch_of_shares_rewards_each_share_once_and_moves_tiers_once(
     # given 40 points per share (ADVOCATE at 100) and a batch of shares by two fans,
     # one share delivered twice
     driver.rule(name="share", trigger="SHARE_RECORDED", reward_kind="POINTS", points=40)
-    shares = [share("fan-a"), share("fan-b"), share("fan-a"), share("fan-a")]
+    shares = [share_event(fan_id) for fan_id in ("fan-a", "fan-b", "fan-a", "fan-a")]
 
     # when the batch is applied, then delivered again with one more share
     first = apply_batch(driver, [*shares, shares[1]])
-    again = apply_batch(driver, [*shares, share("fan-b")])
+    again = apply_batch(driver, [*shares, share_event("fan-b")])
 
     # then every distinct share earned one reward
     assert len(first.applied) == 4
@@ -68,7 +66,7 @@ def test_a_broken_event_in_a_batch_fails_alone_and_the_others_are_rewarded(
     # given a batch with a share that names no fan between two good shares
     driver.rule(name="share", trigger="SHARE_RECORDED", reward_kind="POINTS", points=10)
     broken = Event.new(type="referrals.share_recorded", producer="referrals", payload={})
-    good = [share("fan-a"), share("fan-b")]
+    good = [share_event("fan-a"), share_event("fan-b")]
 
     # when it is applied
     outcome = apply_batch(driver, [good[0], broken, good[1]])
@@ -88,51 +86,19 @@ def test_a_rule_paused_between_batches_gives_nothing_in_the_next_until_resumed(
 ) -> None:
     # given fans with accounts from a first batch, and the rule paused after it
     rule_id = driver.rule(name="share", trigger="SHARE_RECORDED", reward_kind="POINTS", points=10)
-    apply_batch(driver, [share("fan-a"), share("fan-b")])
+    apply_batch(driver, [share_event("fan-a"), share_event("fan-b")])
     driver.call("PATCH", f"/v1/rules/{rule_id}", json={"paused": True})
 
     # when the next batch of their shares is applied
-    paused = apply_batch(driver, [share("fan-a"), share("fan-b")])
+    paused = apply_batch(driver, [share_event("fan-a"), share_event("fan-b")])
 
     # then the paused rule gave nothing, and once resumed it gives again
     assert len(paused.applied) == 2
     assert driver.summary("fan-a")["balance"] == 10
     driver.call("PATCH", f"/v1/rules/{rule_id}", json={"paused": False})
-    apply_batch(driver, [share("fan-a"), share("fan-b")])
+    apply_batch(driver, [share_event("fan-a"), share_event("fan-b")])
     assert driver.summary("fan-a")["balance"] == 20
     assert driver.summary("fan-b")["balance"] == 20
-
-
-def conversion(fan_id: str, conversion_id: str) -> Event:
-    return Event.new(
-        type="referrals.conversion_approved",
-        producer="referrals",
-        payload={
-            "conversion_id": conversion_id,
-            "external_id": f"order-{conversion_id}",
-            "partner_id": "partner-1",
-            "fan_id": fan_id,
-            "link_id": "link-1",
-            "pack_id": "pack-1",
-            "amount_cents": 4999,
-            "currency": "EUR",
-        },
-    )
-
-
-def reversal(fan_id: str, conversion_id: str) -> Event:
-    return Event.new(
-        type="referrals.conversion_reversed",
-        producer="referrals",
-        payload={
-            "conversion_id": conversion_id,
-            "external_id": f"order-{conversion_id}",
-            "partner_id": "partner-1",
-            "fan_id": fan_id,
-            "pack_id": "pack-1",
-            "reason": "refund",
-        },
-    )
 
 
 def test_a_fan_crossing_two_tiers_in_one_batch_is_announced_once_per_tier_in_order(
@@ -142,7 +108,7 @@ def test_a_fan_crossing_two_tiers_in_one_batch_is_announced_once_per_tier_in_ord
     driver.rule(name="share", trigger="SHARE_RECORDED", reward_kind="POINTS", points=60)
 
     # when one batch brings a fan nine shares (540 points)
-    outcome = apply_batch(driver, [share("fan-a") for _ in range(9)])
+    outcome = apply_batch(driver, [share_event("fan-a") for _ in range(9)])
 
     # then each share is rewarded, and each move was announced once, when it happened
     assert len(outcome.applied) == 9
@@ -164,12 +130,11 @@ def test_a_conversion_reversed_in_the_batch_that_rewarded_it_is_clawed_back(
     # given 50 points per approved conversion and a fan with one share rewarded before
     driver.rule(name="share", trigger="SHARE_RECORDED", reward_kind="POINTS", points=10)
     driver.rule(name="conversion", trigger="CONVERSION_APPROVED", reward_kind="POINTS", points=50)
-    apply_batch(driver, [share("fan-a")])
+    apply_batch(driver, [share_event("fan-a")])
 
     # when one batch holds a conversion, a share, and the conversion's reversal
-    outcome = apply_batch(
-        driver, [conversion("fan-a", "c-1"), share("fan-a"), reversal("fan-a", "c-1")]
-    )
+    batch = [conversion_event("fan-a", "c-1"), share_event("fan-a"), reversal_event("fan-a", "c-1")]
+    outcome = apply_batch(driver, batch)
 
     # then the reversal found the conversion's reward: only the shares' points are left
     assert len(outcome.applied) == 3
@@ -189,7 +154,7 @@ def test_a_capped_rule_beside_a_plain_one_in_a_batch_counts_every_reward_before_
     )
 
     # when one batch brings a fan three shares
-    apply_batch(driver, [share("fan-a") for _ in range(3)])
+    apply_batch(driver, [share_event("fan-a") for _ in range(3)])
 
     # then the plain rule gave three times and the capped one twice
     assert driver.summary("fan-a")["balance"] == 3 * 10 + 2 * 5
@@ -214,7 +179,7 @@ def test_thank_yous_of_a_batch_are_queued_for_delivery_once_it_commits(
     driver.rule(name="share", trigger="SHARE_RECORDED", reward_kind="POINTS", points=10)
 
     # when a batch of two of her shares is applied
-    apply_batch(driver, [share("fan-a"), share("fan-a")])
+    apply_batch(driver, [share_event("fan-a"), share_event("fan-a")])
 
     # then each thank-you waits as a PENDING delivery and its delivery task is on the queue
     with driver.runtime.db.transaction() as session:

@@ -21,7 +21,13 @@ from services.common.celery_app import send_event
 from services.common.events import Event
 from services.rewards.app import create_app
 from tests.rewards import holding_worker
-from tests.rewards.conftest import SECRET, RewardsDriver, migrate, rewards_settings
+from tests.rewards.conftest import (
+    SECRET,
+    RewardsDriver,
+    conversion_event,
+    migrate,
+    rewards_settings,
+)
 from tests.support.workers import CeleryWorker, wait_until
 
 
@@ -58,23 +64,6 @@ class WorkerStack:
             worker.stop()
 
 
-def conversion_event(conversion_id: str) -> Event:
-    return Event.new(
-        type="referrals.conversion_approved",
-        producer="referrals",
-        payload={
-            "conversion_id": conversion_id,
-            "external_id": f"order-{conversion_id}",
-            "partner_id": "partner-1",
-            "fan_id": "fan-1",
-            "link_id": "link-1",
-            "pack_id": "pack-1",
-            "amount_cents": 4999,
-            "currency": "EUR",
-        },
-    )
-
-
 @pytest.fixture
 def stack(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[WorkerStack]:
     migrate(database_url)
@@ -108,7 +97,7 @@ def test_an_event_delivered_again_after_it_was_applied_gives_one_reward(
 ) -> None:
     # given a worker that applied a conversion
     worker = stack.start_worker("w1")
-    event = conversion_event("c-redelivered")
+    event = conversion_event("fan-1", "c-redelivered")
     stack.send(event)
     wait_until(lambda: applied(stack, event), timeout=30, message=worker.log_tail())
 
@@ -133,7 +122,7 @@ def test_two_workers_racing_on_the_same_event_give_one_reward(stack: WorkerStack
     stack.start_worker("w1")
     stack.start_worker("w2")
     stack.redis.set(holding_worker.HOLD_KEY, "1")
-    event = conversion_event("c-race")
+    event = conversion_event("fan-1", "c-race")
 
     # when the same event is delivered twice at once and the first is let go
     stack.send(event)
@@ -164,7 +153,7 @@ def test_a_pool_process_killed_mid_task_is_redelivered_and_rewards_once(
     # given a worker whose pool process has written the reward but not committed it
     worker = stack.start_worker("w1")
     stack.redis.set(holding_worker.HOLD_KEY, "1")
-    event = conversion_event("c-killed-child")
+    event = conversion_event("fan-1", "c-killed-child")
     stack.send(event)
     wait_until(
         lambda: stack.redis.get(holding_worker.pid_key(event.id)) is not None,
@@ -196,7 +185,7 @@ def test_a_whole_worker_killed_mid_task_is_redelivered_to_a_restarted_worker(
     # given a worker holding an uncommitted reward
     first = stack.start_worker("w1")
     stack.redis.set(holding_worker.HOLD_KEY, "1")
-    event = conversion_event("c-killed-worker")
+    event = conversion_event("fan-1", "c-killed-worker")
     stack.send(event)
     wait_until(
         lambda: stack.redis.get(holding_worker.entered_key(event.id)) is not None,

@@ -7,9 +7,12 @@ with the same environment variables a real service reads.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar, Final
 
+import redis
 from flask import Flask
 from sqlalchemy import Column, Integer, String, Table, func, select
 from sqlalchemy.orm import Session
@@ -21,6 +24,7 @@ from services.common.events import Event
 from services.common.outbox import EventTables
 from services.common.runtime import ServiceRuntime
 from services.common.settings import CommonSettings
+from tests.support.postgres import PostgresHarness
 from tests.support.workers import CeleryWorker
 
 PROBE_ROUTES = {"probe.*": ("probe",)}
@@ -98,6 +102,42 @@ def start_probe(
         "tests.support.probe_service:celery", queue="probe", env=env, log_path=log_path, beat=beat
     ).start()
     return runtime, worker
+
+
+@contextmanager
+def probe_running(
+    kind: str,
+    workdir: Path,
+    postgres: PostgresHarness,
+    redis_server_url: str,
+    *,
+    redis_db: int,
+    beat: bool,
+    **extra_env: str,
+) -> Iterator[tuple[ServiceRuntime, CeleryWorker]]:
+    """The probe on a fresh ``kind`` database ("sqlite" or "postgresql") and its running worker.
+
+    ``redis_db`` is a Redis database of the test module's own, flushed first, so
+    two modules (or parametrisations) never share a queue. Afterwards the
+    worker is stopped, the engine disposed of and a PostgreSQL database dropped.
+    """
+    if kind == "sqlite":
+        database_url = f"sqlite:///{workdir / 'probe.db'}"
+    else:
+        database_url = postgres.create_database("probe")
+    redis_url = f"{redis_server_url.rsplit('/', 1)[0]}/{redis_db}"
+    redis.Redis.from_url(redis_url).flushdb()
+    env = probe_environment(database_url, redis_url, **extra_env)
+    runtime, worker = start_probe(
+        database_url, redis_url, env=env, log_path=workdir / "worker.log", beat=beat
+    )
+    try:
+        yield runtime, worker
+    finally:
+        worker.stop()
+        runtime.db.dispose()
+        if kind == "postgresql":
+            postgres.drop_database(database_url)
 
 
 def _worker_celery() -> object:
