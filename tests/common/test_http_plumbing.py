@@ -118,6 +118,25 @@ def test_a_request_without_a_valid_internal_token_gets_401(content_app: Flask, c
     assert response.json["error"]["message"]
 
 
+def test_a_token_accepted_before_is_refused_once_it_expires(content_app: Flask) -> None:
+    # given a token with one to two seconds of life left (its exp plus the 5 s leeway)
+    second = int(time.time())
+    token = issue_internal_token(
+        FAN, audience="content", secret=SECRET, ttl_seconds=2, now=second - 5
+    )
+    client = content_app.test_client()
+    assert client.get("/v1/principal", headers=bearer(token)).status_code == 200
+
+    # when the same token comes back after its life is over
+    time.sleep(max(0.0, second + 2.05 - time.time()))
+    response = client.get("/v1/principal", headers=bearer(token))
+
+    # then the service refuses it, although it accepted the same bytes before
+    assert response.status_code == 401
+    assert response.json is not None
+    assert response.json["error"]["code"] == "TOKEN_EXPIRED"
+
+
 def test_health_and_readiness_need_no_token(content_app: Flask) -> None:
     client = content_app.test_client()
     assert client.get("/healthz").json == {"status": "ok"}
