@@ -11,10 +11,11 @@ costs one call per loader, whatever N is.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
-from collections.abc import Callable, Hashable, Iterable, Mapping
-from concurrent.futures import Executor
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -177,54 +178,75 @@ class RequestLoaders:
 
     def run_wave(self) -> bool:
         """Dispatch everything queued, concurrently, and wait for what was sent ahead;
-        False when there was nothing to wait for."""
+        False when there was nothing to wait for.
+
+        Answers are completed in the order they arrive: a first page of packs is
+        completed while the service still computes the second (content answers
+        the pages of one query one after the other). What the arrivals ask for
+        ahead (``on_arrival``) goes out once the wave's last answer is in, so the
+        keys of every answer still share one call.
+        """
         pending, self._pending = self._pending, []
         batches = [batch for item in pending if (batch := item.take_batch()) is not None]
         in_flight, self._in_flight = self._in_flight, []
         if not batches and not in_flight:
             return False
         self.calls_made += len(batches)
-        if not batches:
-            outcomes = []
-        elif len(batches) == 1 or self.pool is None:
-            outcomes = [_run(batch.fetch) for batch in batches]
-        else:
-            # The first batch runs here while the others run on the pool; the
-            # request's context (its request id) goes with each.
-            futures = [self._submit(batch) for batch in batches[1:]]
-            outcomes = [_run(batches[0].fetch), *(future.result() for future in futures)]
-        # What went out ahead has been running meanwhile: its outcome is due now.
-        batches += [batch for batch, _ in in_flight]
-        outcomes += [outcome if self.pool is None else outcome.result() for _, outcome in in_flight]
-        self._dispatch_arrivals(batches, outcomes)
-        for batch, (value, error) in zip(batches, outcomes, strict=True):
+        remaining = len(batches) + len(in_flight)
+        asked_ahead: list[BatchLoader[Any, Any] | DeferredCall] = []
+        for batch, (value, error) in self._arrivals(batches, in_flight):
+            remaining -= 1
+            if batch.on_arrival is not None and error is None:
+                asked_ahead += self._ask_ahead(batch.on_arrival, value)
+            if remaining == 0 and asked_ahead:
+                self._send_ahead(asked_ahead)
             batch.settle(value, error)
         return True
+
+    def _arrivals(
+        self, batches: list[Batch], in_flight: list[tuple[Batch, Any]]
+    ) -> Iterator[tuple[Batch, tuple[Any, BaseException | None]]]:
+        """Each batch with its outcome, in the order the outcomes arrive."""
+        if self.pool is None:
+            outcomes = [(batch, _run(batch.fetch)) for batch in batches]
+            yield from outcomes
+            yield from in_flight
+            return
+        # The first batch runs here while the others run on the pool; the
+        # request's context (its request id) goes with each.
+        waiting = {self._submit(batch): batch for batch in batches[1:]}
+        waiting.update({future: batch for batch, future in in_flight})
+        if batches:
+            yield batches[0], _run(batches[0].fetch)
+        while waiting:
+            if len(waiting) == 1:
+                done: Iterable[Any] = list(waiting)
+                next(iter(done)).result()
+            else:
+                finished, _ = wait(waiting, return_when=FIRST_COMPLETED)
+                done = [future for future in waiting if future in finished]
+            for future in done:
+                yield waiting.pop(future), future.result()
 
     def _submit(self, batch: Batch) -> Any:
         assert self.pool is not None
         return self.pool.submit(contextvars.copy_context().run, _run, batch.fetch)
 
-    def _dispatch_arrivals(
-        self, batches: list[Batch], outcomes: list[tuple[Any, BaseException | None]]
-    ) -> None:
-        """Let every arrived answer queue what it leads to, then send that ahead."""
-        hooks = [
-            (batch.on_arrival, value)
-            for batch, (value, error) in zip(batches, outcomes, strict=True)
-            if batch.on_arrival is not None and error is None
-        ]
-        if not hooks:
-            return
-        for on_arrival, value in hooks:
-            try:
-                on_arrival(value)
-            except Exception:  # noqa: S112 - only a head start: the wave asks again
-                continue
-        # Nothing else ran on this thread since the wave took the queue: what is
-        # queued now is exactly what the arrivals asked for.
-        pending, self._pending = self._pending, []
-        early = [batch for item in pending if (batch := item.take_batch()) is not None]
+    def _ask_ahead(
+        self, on_arrival: Callable[[Any], None], value: Any
+    ) -> list[BatchLoader[Any, Any] | DeferredCall]:
+        """Run an arrival's hook; the loaders it queued (to send ahead, not in the next wave)."""
+        start = len(self._pending)
+        # Only a head start: whatever a failing hook left out, the next wave asks for.
+        with contextlib.suppress(Exception):
+            on_arrival(value)
+        queued = self._pending[start:]
+        del self._pending[start:]
+        return queued
+
+    def _send_ahead(self, items: list[BatchLoader[Any, Any] | DeferredCall]) -> None:
+        """Send what the arrivals asked for now, in the background, before they are completed."""
+        early = [batch for item in items if (batch := item.take_batch()) is not None]
         self.calls_made += len(early)
         for batch in early:
             if self.pool is None:

@@ -134,3 +134,59 @@ def test_an_answer_that_fails_leads_to_nothing_ahead() -> None:
         page.result()
     assert asked == []
     assert loaders.calls_made == 1
+
+
+def test_an_answer_is_completed_while_the_rest_of_its_wave_is_still_coming() -> None:
+    # given two pages asked in one wave, the second answered 0.3 s after the
+    # first (one service computing them one after the other), each naming keys
+    # of a dependent loader, and completing a page that takes 0.2 s
+    events: list[tuple[str, float]] = []
+    asked: list[list[str]] = []
+
+    def page(keys: list[str], delay: float) -> list[str]:
+        time.sleep(delay)
+        events.append((f"{keys[0]} arrived", time.monotonic()))
+        return keys
+
+    def links_of(keys: list[str]) -> dict[str, str]:
+        asked.append(keys)
+        events.append(("links asked", time.monotonic()))
+        return {key: f"link of {key}" for key in keys}
+
+    with ThreadPoolExecutor(4) as pool:
+        loaders = RequestLoaders(pool)
+        links = loaders.loader("links", links_of, name="Links")
+
+        def ask_ahead(keys: list[str]) -> None:
+            for key in keys:
+                links.load(key)
+
+        def complete(keys: list[str]) -> Future:
+            time.sleep(0.2)
+            events.append((f"{keys[0]} completed", time.monotonic()))
+            return links.load_many(keys)
+
+        first = then(
+            loaders.defer(lambda: page(["a", "b"], 0.05), name="Page 1", on_arrival=ask_ahead),
+            complete,
+        )
+        second = then(
+            loaders.defer(lambda: page(["c"], 0.35), name="Page 2", on_arrival=ask_ahead),
+            complete,
+        )
+
+        # when the request runs its waves
+        started = time.monotonic()
+        loaders.run_until_settled()
+        took = time.monotonic() - started
+
+    # then the first page was completed before the second arrived, the links of
+    # both pages went out in one call once the second arrived, and the whole
+    # took the second page's time plus one completion, not two
+    order = [name for name, _ in sorted(events, key=lambda event: event[1])]
+    assert order == ["a arrived", "a completed", "c arrived", "links asked", "c completed"]
+    assert asked == [["a", "b", "c"]]
+    assert first.result() == ["link of a", "link of b"]
+    assert second.result() == ["link of c"]
+    assert loaders.calls_made == 3
+    assert took < 0.35 + 0.2 + 0.1
