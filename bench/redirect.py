@@ -19,6 +19,11 @@ so a short slowdown queued requests for tens of ms. One worker loops
 accept-handle with no switching when requests queue. ``--workers 2`` runs the
 old setup.
 
+``--keep-cores-awake on|both`` runs a ``SCHED_IDLE`` busy loop on CPUs 0 and 1 so
+neither vCPU halts between requests (``both`` prints both readings, rounds
+interleaved). Off by default: it was tested against the redirect's tail and it
+more than halves the maximum rates here (see ``KeepCoresAwake``).
+
 Each round also prints how both CPUs were spent during its open loop: the owner's
 share (server on CPU 0, generator on CPU 1), other work, idle and time stolen by
 the hypervisor. A slow round can then be put down to the server, the generator or
@@ -544,11 +549,14 @@ class CoreShare:
     other: float
     idle: float
     stolen_ms: float
+    spinner: float = 0.0
 
     def __str__(self) -> str:
+        # With the core kept awake its idle time goes to the spinner, so show that too.
+        spinner = f", spinner {self.spinner:.0f}%" if self.spinner else ""
         return (
             f"CPU {self.cpu} {self.owner} {self.own:.0f}%, other {self.other:.0f}%, "
-            f"idle {self.idle:.0f}%, stolen {self.stolen_ms:.0f} ms"
+            f"idle {self.idle:.0f}%{spinner}, stolen {self.stolen_ms:.0f} ms"
         )
 
 
@@ -590,25 +598,99 @@ class CoreMeter:
     read answers late (its lateness figure counts only when it opened connections).
     """
 
-    def __init__(self, cpu: int, owner: str, own_seconds: Callable[[], float]) -> None:
+    def __init__(
+        self, cpu: int, owner: str, own_seconds: Callable[[], float], awake: KeepCoresAwake
+    ) -> None:
         self.cpu = cpu
         self.owner = owner
         self.own_seconds = own_seconds
-        self._start = (*_core_ticks(cpu), own_seconds())
+        self.awake = awake
+        self._start = (*_core_ticks(cpu), own_seconds(), awake.cpu_seconds(cpu))
 
     def share(self) -> CoreShare:
-        end = (*_core_ticks(self.cpu), self.own_seconds())
-        total, idle, stolen, own = (b - a for a, b in zip(self._start, end, strict=True))
+        end = (*_core_ticks(self.cpu), self.own_seconds(), self.awake.cpu_seconds(self.cpu))
+        total, idle, stolen, own, spinner = (b - a for a, b in zip(self._start, end, strict=True))
         total = max(total, 1e-9)
         busy = total - idle - stolen
         return CoreShare(
             cpu=self.cpu,
             owner=self.owner,
             own=100 * own / total,
-            other=100 * max(0.0, busy - own) / total,
+            other=100 * max(0.0, busy - own - spinner) / total,
             idle=100 * idle / total,
             stolen_ms=1000 * stolen,
+            spinner=100 * spinner / total,
         )
+
+
+SPINNER_CODE = (
+    "import os, sys\n"
+    "os.sched_setaffinity(0, {int(sys.argv[1])})\n"
+    "os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))\n"
+    "while True:\n"
+    "    pass\n"
+)
+
+
+class KeepCoresAwake:
+    """A busy loop at ``SCHED_IDLE`` on each bench CPU, so neither vCPU halts during a round.
+
+    This machine is a Firecracker microVM without a cpuidle driver
+    (``/sys/devices/system/cpu/cpuidle/current_driver`` is ``none``): an idle vCPU runs
+    HLT and leaves the guest, and the next wake-up waits for the host to run the vCPU's
+    thread again. At 70% load the server's core is idle ~30% of the time, so many requests
+    arrive at a halted vCPU; the generator's core, idle ~70%, halts between sends. A
+    ``SCHED_IDLE`` task runs only when nothing else wants the CPU and is preempted at once
+    by any normal task's wake-up, so the core is never idle but nobody waits for it: the
+    guest-side stand-in for booting with ``idle=poll`` or the haltpoll cpuidle driver.
+
+    Off by default, because on this machine it does not do what it is for: a halted vCPU
+    wakes in tens of microseconds (a SCHED_FIFO ping-pong: p99 ~0.1 ms, max under 0.6 ms,
+    against ~0.06 ms kept awake), while every switch between the spinner and the server
+    costs so much that the maximum rates fell by more than half (2,397 to 945 req/s for
+    the bare WSGI app, 1,408 to 556 for the redirect, in one interleaved run). Probably
+    because, unlike the kernel's own polling idle loop, the spinner is a second process:
+    each wake-up of the server is then a switch of address space and a reschedule IPI to a
+    busy vCPU, both costly in this nested guest. Kept as an option so the finding can be
+    re-checked on other hardware.
+    """
+
+    def __init__(self, cpus: tuple[int, ...]) -> None:
+        self.cpus = cpus
+        self._spinners: dict[int, subprocess.Popen[bytes]] = {}
+
+    @property
+    def on(self) -> bool:
+        return bool(self.cpus)
+
+    @property
+    def label(self) -> str:
+        if not self.cpus:
+            return "cores not kept awake (the machine's default: an idle vCPU halts)"
+        listed = " and ".join(str(cpu) for cpu in self.cpus)
+        return f"CPUs {listed} kept awake (a SCHED_IDLE busy loop on each)"
+
+    def __enter__(self) -> KeepCoresAwake:
+        for cpu in self.cpus:
+            self._spinners[cpu] = subprocess.Popen(
+                [sys.executable, "-c", SPINNER_CODE, str(cpu)], start_new_session=True
+            )
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for spinner in self._spinners.values():
+            spinner.kill()
+            spinner.wait()
+        self._spinners.clear()
+
+    def cpu_seconds(self, cpu: int) -> float:
+        spinner = self._spinners.get(cpu)
+        if spinner is None:
+            return 0.0
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = psutil.Process(spinner.pid).cpu_times()
+            return float(times.user + times.system)
+        return 0.0
 
 
 def seed_database(admin_url: str, links: int) -> SeededDatabase:
@@ -625,7 +707,23 @@ def seed_database(admin_url: str, links: int) -> SeededDatabase:
 
 
 def bench_redirect(
-    seeded: SeededDatabase, redis_url: str, args: argparse.Namespace, workdir: Path
+    seeded: SeededDatabase,
+    redis_url: str,
+    args: argparse.Namespace,
+    workdir: Path,
+    awake: KeepCoresAwake,
+) -> RedirectFigures:
+    """One round: the server is started, warmed up and measured with the cores awake or not."""
+    with awake:
+        return _bench_redirect_round(seeded, redis_url, args, workdir, awake)
+
+
+def _bench_redirect_round(
+    seeded: SeededDatabase,
+    redis_url: str,
+    args: argparse.Namespace,
+    workdir: Path,
+    awake: KeepCoresAwake,
 ) -> RedirectFigures:
     links, database_url, codes = seeded.links, seeded.database_url, seeded.codes
     client = redis.Redis.from_url(redis_url)
@@ -663,8 +761,8 @@ def bench_redirect(
             if server.log_tail():
                 print(f"  server log:\n{server.log_tail()}", flush=True)
             offered = rate * args.rate_fraction
-            server_core = CoreMeter(0, "server", lambda: server_cpu_seconds(server))
-            generator_core = CoreMeter(1, "generator", children_cpu_seconds)
+            server_core = CoreMeter(0, "server", lambda: server_cpu_seconds(server), awake)
+            generator_core = CoreMeter(1, "generator", children_cpu_seconds, awake)
             latencies, lateness = run_pinned("_open_loop", server.port, mix, offered, args.duration)
             cpu0, cpu1 = server_core.share(), generator_core.share()
         expected = round(rate * args.duration * 0.99)
@@ -694,6 +792,7 @@ def median_share(shares: list[CoreShare]) -> CoreShare:
         other=float(statistics.median(s.other for s in shares)),
         idle=float(statistics.median(s.idle for s in shares)),
         stolen_ms=float(statistics.median(s.stolen_ms for s in shares)),
+        spinner=float(statistics.median(s.spinner for s in shares)),
     )
 
 
@@ -727,10 +826,19 @@ class BaselineFigures:
     generator_late_p99_ms: float = 0.0
 
 
-def bench_baseline(target: str, args: argparse.Namespace, workdir: Path) -> BaselineFigures:
+def bench_baseline(
+    target: str, args: argparse.Namespace, workdir: Path, awake: KeepCoresAwake
+) -> BaselineFigures:
     server = Gunicorn(target, {}, workdir / f"{target.split(':')[1]}.log", args.workers)
-    server.start("/r/warmup")
     mix = Mix.build(["Abcdefgh"], 1000)
+    with awake:
+        server.start("/r/warmup")
+        return _baseline_max_rate(server, mix, args, workdir)
+
+
+def _baseline_max_rate(
+    server: Gunicorn, mix: Mix, args: argparse.Namespace, workdir: Path
+) -> BaselineFigures:
     try:
         with PeakMemory(server) as memory:
             max_rate(server, mix, argparse.Namespace(**{**vars(args), "duration": 3}), workdir)
@@ -741,17 +849,24 @@ def bench_baseline(target: str, args: argparse.Namespace, workdir: Path) -> Base
 
 
 def baseline_latency(
-    target: str, figures: BaselineFigures, offered: float, args: argparse.Namespace, workdir: Path
+    target: str,
+    figures: BaselineFigures,
+    offered: float,
+    args: argparse.Namespace,
+    workdir: Path,
+    *,
+    awake: KeepCoresAwake,
 ) -> None:
     """The baseline's latency at the same offered rate: what the machine and generator add."""
     server = Gunicorn(target, {}, workdir / f"{target.split(':')[1]}-open.log", args.workers)
-    server.start("/r/warmup")
-    try:
-        latencies, lateness = run_pinned(
-            "_open_loop", server.port, Mix.build(["Abcdefgh"], 1000), offered, args.duration
-        )
-    finally:
-        server.stop()
+    with awake:
+        server.start("/r/warmup")
+        try:
+            latencies, lateness = run_pinned(
+                "_open_loop", server.port, Mix.build(["Abcdefgh"], 1000), offered, args.duration
+            )
+        finally:
+            server.stop()
     figures.p50_ms = statistics.median(latencies) * 1000
     figures.p99_ms = percentile(latencies, 0.99) * 1000
     figures.generator_late_p99_ms = percentile(lateness, 0.99) * 1000
@@ -818,7 +933,7 @@ def report(
         )
 
 
-def main() -> None:
+def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--links", default="10000,1000000")
     parser.add_argument("--duration", type=float, default=10.0)
@@ -829,11 +944,106 @@ def main() -> None:
         "--workers", type=int, default=1, help="gunicorn sync workers of every server (on CPU 0)"
     )
     parser.add_argument("--python-load", action="store_true", help="ignore wrk even if present")
+    parser.add_argument(
+        "--keep-cores-awake",
+        choices=["off", "on", "both"],
+        default="off",
+        help="a SCHED_IDLE busy loop on the bench's CPUs so an idle vCPU never halts: off "
+        "(default), on, or both readings in the same run, their rounds interleaved. Measured "
+        "here: it more than halves every server's maximum rate (see the referrals README)",
+    )
+    parser.add_argument(
+        "--awake-cpus", default="0,1", help="the CPUs kept awake when on (server 0, generator 1)"
+    )
     args = parser.parse_args()
     args.use_wrk = shutil.which("wrk") is not None and not args.python_load
     if shutil.which("taskset") is None:
         raise SystemExit("taskset (util-linux) is needed to pin server and load generator")
+    return args
 
+
+@dataclass
+class Measurements:
+    """Every server's figures, keyed by whether the cores were kept awake."""
+
+    baselines: dict[bool, tuple[BaselineFigures, BaselineFigures]] = field(default_factory=dict)
+    rounds: dict[tuple[bool, int], list[RedirectFigures]] = field(default_factory=dict)
+
+
+def measure(args: argparse.Namespace, modes: list[KeepCoresAwake]) -> Measurements:
+    from fanfare.embedded import EmbeddedRedis
+
+    measured = Measurements()
+    with tempfile.TemporaryDirectory(prefix="fanfare-bench-") as tmp:
+        workdir = Path(tmp)
+        redis_server = EmbeddedRedis(workdir / "redis").start()
+        try:
+            with postgres_server(workdir) as admin_url:
+                for mode in modes:
+                    measured.baselines[mode.on] = (
+                        bench_baseline("redirect:wsgi_baseline", args, workdir, mode),
+                        bench_baseline("redirect:flask_baseline", args, workdir, mode),
+                    )
+                seeded = [seed_database(admin_url, int(value)) for value in args.links.split(",")]
+                measured.rounds = {(mode.on, db.links): [] for mode in modes for db in seeded}
+                # The sizes take turns, so a burst of other work on a shared machine lands
+                # on one round of each rather than on one size; the medians are reported. The
+                # two readings alternate within each size, in turns, so neither always goes first.
+                for number in range(args.rounds):
+                    for database in seeded:
+                        for mode in modes if number % 2 == 0 else modes[::-1]:
+                            print(
+                                f"- round {number + 1}: {database.links:,} links, "
+                                f"{'awake' if mode.on else 'not kept awake'}",
+                                flush=True,
+                            )
+                            measured.rounds[(mode.on, database.links)].append(
+                                bench_redirect(database, redis_server.url, args, workdir, mode)
+                            )
+                for mode in modes:
+                    wsgi, flask = measured.baselines[mode.on]
+                    offered = median_figures(measured.rounds[(mode.on, seeded[0].links)]).offered
+                    for target, figures in (
+                        ("redirect:wsgi_baseline", wsgi),
+                        ("redirect:flask_baseline", flask),
+                    ):
+                        baseline_latency(target, figures, offered, args, workdir, awake=mode)
+        finally:
+            redis_server.stop()
+    return measured
+
+
+def report_reading(say: Any, mode: KeepCoresAwake, measured: Measurements) -> None:
+    wsgi, flask = measured.baselines[mode.on]
+    mode_rounds = {links: f for (on, links), f in measured.rounds.items() if on == mode.on}
+    say()
+    say(f"## {mode.label}")
+    report(say, wsgi, flask, [median_figures(figures) for figures in mode_rounds.values()])
+    say()
+    say(
+        "rounds (median above), req/s, p99 ms and the load generator's own lateness p99 ms "
+        "per round, in order (high lateness: the whole machine stalled, not only the "
+        "server), and how each CPU was spent during the round's open loop (other: "
+        "processes other than the server, the generator or the spinner, interrupts, the "
+        "kernel; stolen: by the hypervisor):"
+    )
+    for links, figures in mode_rounds.items():
+        say(
+            f"- {links:,} links: "
+            + ", ".join(
+                f"{f.rate:,.0f} req/s p99 {f.p99_ms:.2f} "
+                f"(generator late {f.generator_late_p99_ms:.2f}; {f.cpu0}; {f.cpu1})"
+                for f in figures
+            )
+        )
+    say(
+        f"- baselines' generator lateness p99: bare WSGI "
+        f"{wsgi.generator_late_p99_ms:.2f} ms, Flask {flask.generator_late_p99_ms:.2f} ms"
+    )
+
+
+def main() -> None:
+    args = parse_arguments()
     out = io.StringIO()
 
     def say(text: str = "") -> None:
@@ -850,53 +1060,17 @@ def main() -> None:
         f"gunicorn ({args.workers} sync worker{'s' if args.workers > 1 else ''}) on CPU 0; "
         f"{args.duration:.0f}s per measurement"
     )
-    from fanfare.embedded import EmbeddedRedis
-
-    with tempfile.TemporaryDirectory(prefix="fanfare-bench-") as tmp:
-        workdir = Path(tmp)
-        redis_server = EmbeddedRedis(workdir / "redis").start()
-        try:
-            with postgres_server(workdir) as admin_url:
-                wsgi = bench_baseline("redirect:wsgi_baseline", args, workdir)
-                flask = bench_baseline("redirect:flask_baseline", args, workdir)
-                seeded = [seed_database(admin_url, int(value)) for value in args.links.split(",")]
-                # The sizes take turns, so a burst of other work on a shared machine lands
-                # on one round of each rather than on one size; the medians are reported.
-                rounds: dict[int, list[RedirectFigures]] = {db.links: [] for db in seeded}
-                for number in range(args.rounds):
-                    for database in seeded:
-                        print(f"- round {number + 1}: {database.links:,} links", flush=True)
-                        rounds[database.links].append(
-                            bench_redirect(database, redis_server.url, args, workdir)
-                        )
-                results = [median_figures(figures) for figures in rounds.values()]
-                offered = results[0].offered
-                baseline_latency("redirect:wsgi_baseline", wsgi, offered, args, workdir)
-                baseline_latency("redirect:flask_baseline", flask, offered, args, workdir)
-        finally:
-            redis_server.stop()
-
-    report(say, wsgi, flask, results)
+    awake_cpus = tuple(int(cpu) for cpu in args.awake_cpus.split(","))
+    modes = {
+        "off": [KeepCoresAwake(())],
+        "on": [KeepCoresAwake(awake_cpus)],
+        "both": [KeepCoresAwake(()), KeepCoresAwake(awake_cpus)],
+    }[args.keep_cores_awake]
+    say("readings: " + "; ".join(mode.label for mode in modes))
+    measured = measure(args, modes)
+    for mode in modes:
+        report_reading(say, mode, measured)
     say()
-    say(
-        "rounds (median above), req/s, p99 ms and the load generator's own lateness p99 ms "
-        "per round, in order (high lateness: the whole machine stalled, not only the server), "
-        "and how each CPU was spent during the round's open loop (other: processes other "
-        "than the server or the generator, interrupts, the kernel; stolen: by the hypervisor):"
-    )
-    for links, figures in rounds.items():
-        say(
-            f"- {links:,} links: "
-            + ", ".join(
-                f"{f.rate:,.0f} req/s p99 {f.p99_ms:.2f} "
-                f"(generator late {f.generator_late_p99_ms:.2f}; {f.cpu0}; {f.cpu1})"
-                for f in figures
-            )
-        )
-    say(
-        f"- baselines' generator lateness p99: bare WSGI {wsgi.generator_late_p99_ms:.2f} ms, "
-        f"Flask {flask.generator_late_p99_ms:.2f} ms"
-    )
     say(f"load average after: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
     results_dir = ROOT / "bench" / "results"
     results_dir.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ import sys
 
 from services.referrals.app import create_app
 from services.referrals.classify import classify_user_agent
+from services.referrals.prompt_close import close_gunicorn_connections_promptly
 
 app = create_app()
 # crawlerdetect compiles its patterns on first use: 60-75 ms of CPU that the first
@@ -18,3 +19,7 @@ gc.freeze()
 # the switch interval (5 ms by default): 0.5 ms bounds that wait well under the redirect's
 # latency budget, for a few more thread switches only while both threads want to run.
 sys.setswitchinterval(0.0005)
+# gunicorn 27 waits after each answer until the client closes too (up to 2 s), and a
+# sync worker serves no one meanwhile: a round trip per redirect, queues behind an idle
+# worker. Closed at once unless the client sent bytes that were never read.
+close_gunicorn_connections_promptly()
