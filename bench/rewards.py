@@ -228,15 +228,47 @@ def outbox_row(event: Event) -> dict[str, Any]:
     }
 
 
-def outbox_relay(app: Any, on_task: Callable[[], None] | None = None) -> Callable[[], None]:
+class SpreadOutbox(Outbox):
+    """PROTOTYPE of a change to ``services/common/outbox.py`` (not applied there yet).
+
+    The relay cuts a pass into ``consume_events`` tasks of at most
+    ``EVENT_DELIVERY_BATCH_SIZE`` events; at a moderate rate one pass is one
+    task, applied by one pool process while the other waits. With ``spread``
+    (the consuming workers' processes), a pass of ``n`` events goes out in
+    groups of ``ceil(n / spread)`` (never more than the batch size), so every
+    process takes a share of it at once: the same events, in the same order,
+    in smaller groups, as the existing cut at every 100 events already does.
+    A full pass (the throughput phase: 500 events) is cut as before.
+    """
+
+    def __init__(self, *args: Any, spread: int = 1, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spread = spread
+
+    def _send_and_mark(  # type: ignore[no-untyped-def]
+        self, session, rows, send, send_batch, group_size, *, receipts
+    ) -> int:
+        if self.spread > 1 and rows:
+            group_size = max(1, min(group_size, -(-len(rows) // self.spread)))
+        return super()._send_and_mark(
+            session, rows, send, send_batch, group_size, receipts=receipts
+        )
+
+
+def outbox_relay(
+    app: Any, on_task: Callable[[], None] | None = None, *, spread: int = 1
+) -> Callable[[], None]:
     """Relay all the bench producer's outbox holds, as the relay task does; counts tasks sent."""
     from services.rewards.models import event_tables
 
     runtime = app.extensions["fanfare"]
     celery = app.extensions["celery"]
     settings = runtime.settings
-    outbox = Outbox(
-        event_tables, producer="referrals", routes={"referrals.share_recorded": ("rewards",)}
+    outbox = SpreadOutbox(
+        event_tables,
+        producer="referrals",
+        routes={"referrals.share_recorded": ("rewards",)},
+        spread=spread,
     )
 
     def send_one(service: str, event: Event) -> None:
@@ -269,12 +301,12 @@ def outbox_relay(app: Any, on_task: Callable[[], None] | None = None) -> Callabl
     return relay_all
 
 
-def _relay_until_stopped(stopping: Any, interval: float) -> None:
+def _relay_until_stopped(stopping: Any, interval: float, spread: int) -> None:
     # What this process inherited (100,000 events and more) is never garbage:
     # keep the collector from walking it, and from copying its pages, at each pass.
     gc.freeze()
     os.environ["PGAPPNAME"] = RELAY_APP  # names its PostgreSQL backend in the CPU breakdown
-    relay_all = outbox_relay(build_app())
+    relay_all = outbox_relay(build_app(), spread=spread)
     while not stopping.is_set():
         started = time.monotonic()
         relay_all()
@@ -293,11 +325,11 @@ class RelayProcess:
     batched throughput single-event tasks cannot keep up: the queue grows.
     """
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, spread: int = 1) -> None:
         context = multiprocessing.get_context("fork")
         self._stopping = context.Event()
         self._process = context.Process(
-            target=_relay_until_stopped, args=(self._stopping, interval), daemon=True
+            target=_relay_until_stopped, args=(self._stopping, interval, spread), daemon=True
         )
         self._process.start()
 
@@ -492,6 +524,77 @@ def describe_outbox(conninfo: str) -> str:
     )
 
 
+STAGES_QUERY = """
+SELECT EXTRACT(EPOCH FROM o.sent_at - o.occurred_at),
+       EXTRACT(EPOCH FROM p.processed_at - o.sent_at),
+       EXTRACT(EPOCH FROM r.created_at - p.processed_at),
+       EXTRACT(EPOCH FROM pg_xact_commit_timestamp(r.xmin) - r.created_at),
+       p.processed_at
+FROM rewards r
+JOIN outbox_events o ON o.event_id = r.event_id
+JOIN processed_events p ON p.event_id = r.event_id
+WHERE r.id > :after
+"""
+
+STAGE_NAMES = (
+    "written -> relayed (relay's wait and pass, to the outbox row marked sent)",
+    "relayed -> batch claimed (Redis queue, worker hand-off, task start)",
+    "claimed -> reward row built (the events before it in its batch)",
+    "reward row built -> committed (the rest of the batch, pipeline, commit)",
+)
+
+
+@dataclass
+class LatencyStages:
+    """Where each event's latency went, from timestamps the pipeline writes anyway.
+
+    ``occurred_at`` (the producer, just before its outbox write), the outbox
+    row's ``sent_at`` (the relay, once the broker took the event's task), the
+    event's ``processed_at`` (the consumer's claim, the first statement of its
+    batch's transaction), the reward's ``created_at`` (when the handler built
+    its row) and the commit of the reward's transaction. The clocks are the
+    same machine's; a stage can come out slightly negative (the worker may
+    claim a batch before the relay has stamped it sent).
+    """
+
+    stages: list[list[float]]
+    batch_sizes: list[int]
+
+    def lines(self) -> list[str]:
+        out = [
+            "latency by stage (ms; each column sorted on its own, so the p99s do not add up):",
+            "",
+            "| stage | p50 | p90 | p99 | max |",
+            "|---|---|---|---|---|",
+        ]
+        for name, values in zip(STAGE_NAMES, self.stages, strict=True):
+            ordered = sorted(values)
+            out.append(
+                f"| {name} | {statistics.median(ordered):.1f} | {percentile(ordered, 0.9):.1f} | "
+                f"{percentile(ordered, 0.99):.1f} | {ordered[-1]:.1f} |"
+            )
+        sizes = sorted(float(size) for size in self.batch_sizes)
+        out.append("")
+        out.append(
+            f"batches: {len(sizes):,} (events per batch: mean {statistics.mean(sizes):.1f}, "
+            f"p50 {statistics.median(sizes):.0f}, p99 {percentile(sizes, 0.99):.0f}, "
+            f"max {sizes[-1]:.0f})"
+        )
+        return out
+
+
+def latency_stages(session: Any, after_reward_id: int) -> LatencyStages:
+    rows = session.execute(text(STAGES_QUERY), {"after": after_reward_id}).all()
+    stages: list[list[float]] = [[], [], [], []]
+    per_batch: dict[Any, int] = {}
+    for row in rows:
+        for column, values in enumerate(stages):
+            values.append(float(row[column]) * 1000)
+        # one claim statement stamps a whole batch with one processed_at
+        per_batch[row[4]] = per_batch.get(row[4], 0) + 1
+    return LatencyStages(stages=stages, batch_sizes=list(per_batch.values()))
+
+
 def track_commit_timestamps(pg: Any, admin_url: str) -> None:
     """Restart PostgreSQL with ``track_commit_timestamp`` on (it needs a restart).
 
@@ -541,12 +644,15 @@ class Figures:
     reward_rss: int
     latency_rate: float
     latency_basis: str
+    latency_given: bool
     latency_written_rate: float
     relay_interval_ms: float
+    relay_spread: int
     latency_seconds: float
     latencies: list[float]
     written_latencies: list[float]
     cpu: CpuBreakdown
+    stages: LatencyStages
     reward_rows: int
     duplicate_rewards: int
     lost: int
@@ -634,6 +740,12 @@ def percentile(ordered: list[float], fraction: float) -> float:
     return ordered[max(0, int(len(ordered) * fraction) - 1)]
 
 
+def spread_note(spread: int) -> str:
+    if spread <= 1:
+        return ""
+    return f", PROTOTYPE relay spreading each pass over {spread} tasks (not in services/common yet)"
+
+
 def print_report(f: Figures) -> None:
     ratio = f.throughput / f.noop_rate
     p50 = statistics.median(f.latencies)
@@ -651,6 +763,11 @@ def print_report(f: Figures) -> None:
         f"events through the outbox relay, EVENT_DELIVERY_BATCH_SIZE={f.delivery_batch_size}: "
         f"{f.events + f.duplicates:,} messages in {f.tasks:,} tasks"
     )
+    load = (
+        "a rate given on the command line (development run, not the target's load)"
+        if f.latency_given
+        else f"half load (half the {f.latency_basis})"
+    )
     print()
     print("| run | items | rate /s | vs no-op | peak worker RSS MB |")
     print("|---|---|---|---|---|")
@@ -664,9 +781,10 @@ def print_report(f: Figures) -> None:
     )
     print()
     print(
-        f"latency at half load (half the {f.latency_basis}: {f.latency_rate:,.0f} events/s asked, "
+        f"latency at {load}: {f.latency_rate:,.0f} events/s asked, "
         f"{f.latency_written_rate:,.0f}/s written, for {f.latency_seconds:.0f}s, "
-        f"{len(f.latencies):,} events; relay every {f.relay_interval_ms:.0f} ms): "
+        f"{len(f.latencies):,} events; relay every {f.relay_interval_ms:.0f} ms"
+        f"{spread_note(f.relay_spread)}): "
         f"p50 {p50:.1f} ms, p99 {p99:.1f} ms to the reward's commit (to its row written in "
         f"the batch's transaction: p50 {statistics.median(f.written_latencies):.1f} ms, "
         f"p99 {percentile(f.written_latencies, 0.99):.1f} ms)"
@@ -676,6 +794,9 @@ def print_report(f: Figures) -> None:
         f"p95 {percentile(f.latencies, 0.95):.1f} ms, p99.9 {percentile(f.latencies, 0.999):.1f} "
         f"ms, max {f.latencies[-1]:.1f} ms"
     )
+    print()
+    for line in f.stages.lines():
+        print(line)
     print()
     for line in f.cpu.lines(len(f.latencies)):
         print(line)
@@ -695,6 +816,9 @@ def print_report(f: Figures) -> None:
     print("targets:")
     print(f"- zero duplicates and zero losses: {'met' if exact else 'NOT met'}")
     print(f"- >= 0.5x no-op drain rate: {ratio:.2f}x ({'met' if ratio >= 0.5 else 'NOT met'})")
+    if f.latency_given:
+        print(f"- p99 <= 100 ms at half load: not read (the rate was given): {p99:.1f} ms")
+        return
     print(
         f"- p99 <= 100 ms at half load (half the {f.latency_basis}): {p99:.1f} ms "
         f"({'met' if p99 <= 100 else 'NOT met'})"
@@ -725,6 +849,20 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
         choices=["throughput", "noop"],
         default="throughput",
         help="latency phase: half the throughput measured (default) or half the no-op drain rate",
+    )
+    parser.add_argument(
+        "--relay-spread",
+        type=int,
+        default=1,
+        help="PROTOTYPE (a change proposed to services/common/outbox.py): the latency phase's "
+        "relay cuts each pass into this many groups (1: the plumbing as it is)",
+    )
+    parser.add_argument(
+        "--latency-rate",
+        type=float,
+        default=None,
+        help="development only: ask this many events/s in the latency phase instead of half "
+        "a rate measured (the report then names it; no target reading)",
     )
     args = parser.parse_args()
 
@@ -875,12 +1013,14 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
 
         # 3. latency at half the throughput (or, asked, at half the no-op drain rate)
         rate = (throughput if args.half_of == "throughput" else noop_rate) / 2
+        if args.latency_rate is not None:
+            rate = args.latency_rate
         count = int(rate * args.latency_seconds)
         with runtime.db.transaction() as session:
             before_id = int(session.scalar(select(func.max(rewards.c.id))) or 0)
         outbox_state = describe_outbox(libpq_url(database_url))
         print(f"outbox before the latency phase: {outbox_state}", flush=True)
-        relay = RelayProcess(args.relay_interval_ms / 1000)
+        relay = RelayProcess(args.relay_interval_ms / 1000, args.relay_spread)
         redis_pid = redis_server.process.pid if redis_server.process else 0
 
         def pipeline() -> dict[int, str]:
@@ -920,6 +1060,7 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
                 ),
                 {"after": before_id},
             ).all()
+            stages = latency_stages(session, before_id)
         latencies = [float(committed) * 1000 for committed, _ in measured]
         written_latencies = sorted(float(written) * 1000 for _, written in measured)
         latencies.sort()
@@ -941,12 +1082,15 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
                 latency_basis=(
                     "throughput measured" if args.half_of == "throughput" else "no-op drain rate"
                 ),
+                latency_given=args.latency_rate is not None,
                 latency_written_rate=written_rate,
                 relay_interval_ms=args.relay_interval_ms,
+                relay_spread=args.relay_spread,
                 latency_seconds=args.latency_seconds,
                 latencies=latencies,
                 written_latencies=written_latencies,
                 cpu=cpu,
+                stages=stages,
                 reward_rows=reward_rows,
                 duplicate_rewards=duplicate_rewards,
                 lost=lost,
