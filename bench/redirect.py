@@ -19,6 +19,10 @@ so a short slowdown queued requests for tens of ms. One worker loops
 accept-handle with no switching when requests queue. ``--workers 2`` runs the
 old setup.
 
+All three servers close an answered connection at once (``services/referrals/prompt_close.py``):
+gunicorn 27 otherwise waits in each worker until the client has closed too, so the
+sync worker's rate was bound to the load generator's promptness, not to the server.
+
 ``--keep-cores-awake on|both`` runs a ``SCHED_IDLE`` busy loop on CPUs 0 and 1 so
 neither vCPU halts between requests (``both`` prints both readings, rounds
 interleaved). Off by default: it was tested against the redirect's tail and it
@@ -76,6 +80,8 @@ import requests
 from flask import Flask, redirect
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from services.referrals.prompt_close import close_gunicorn_connections_promptly
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 FIXED_LOCATION = "https://shop.example/tour?utm_source=fanfare&utm_medium=x&utm_campaign=tour"
@@ -117,6 +123,12 @@ def _fixed_redirect(code: str) -> WerkzeugResponse:
 def wsgi_baseline(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     start_response("302 Found", [("Location", FIXED_LOCATION), ("Content-Length", "0")])
     return [b""]
+
+
+# The same server setup for all three: the redirect's entry point (services/referrals/wsgi.py)
+# makes gunicorn close an answered connection at once instead of waiting for the client to
+# close first, and so does every gunicorn worker that imports this module for a baseline.
+close_gunicorn_connections_promptly()
 
 
 # -- servers -----------------------------------------------------------------------------
