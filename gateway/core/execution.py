@@ -181,6 +181,11 @@ class WaveExecutionContext(ExecutionContext):
             inner = cast(GraphQLNonNull, return_type).of_type  # type: ignore[type-arg]
             completed = self.complete_value(inner, field_nodes, info, path, result)
             if isinstance(completed, Future):
+                if _filling_fields(inner, result):
+                    # An object whose fields are still being filled in: the future
+                    # gives the object itself, never null; one future fewer per
+                    # pack and per edge on a page, settled after the last answer.
+                    return completed
                 return then(completed, lambda value: _not_null(value, info))
             return _not_null(completed, info)
         if result is None or result is Undefined:
@@ -311,6 +316,19 @@ def _kind_of(return_type: GraphQLOutputType) -> str:
         raise TypeError(f"Cannot complete value of unexpected output type: {return_type!r}.")
     _KINDS[return_type] = kind
     return kind
+
+
+def _filling_fields(return_type: GraphQLOutputType, result: Any) -> bool:
+    """Whether completing ``result`` as ``return_type`` went through ``execute_fields``
+    (a value in hand, of an object type without ``is_type_of``), whose future is the
+    object's own dict of fields and never null."""
+    return (
+        _KINDS.get(return_type) is _OBJECT
+        and cast(GraphQLObjectType, return_type).is_type_of is None
+        and result is not None
+        and result is not Undefined
+        and not isinstance(result, Future)
+    )
 
 
 def _not_null(value: Any, info: GraphQLResolveInfo) -> Any:
