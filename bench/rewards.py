@@ -45,6 +45,14 @@ with one rule: 10 points per share, so every distinct event earns one reward.
    backends by client and its background processes, Redis) are printed per
    event, beside the machine's busy time; the rest is what ran beside the
    bench.
+   The latency is also split by stage (written -> relayed -> claimed by a
+   batch -> reward row built -> committed), from the outbox row's
+   ``sent_at``, the event's ``processed_at`` and the reward's ``created_at``,
+   with the batch sizes seen. ``--relay-spread N`` runs the latency phase's
+   relay as a PROTOTYPE of a proposed change to the common relay (each pass
+   cut into N tasks, one per pool process); the default is the plumbing as it
+   is. ``--latency-rate`` asks a given rate instead (development runs; no
+   target is read then).
 4. Statements: the SQL statements the consumer sends per event in the steady
    state, and round trips to PostgreSQL, counted in this process (SQLAlchemy's
    ``before_cursor_execute``, and the points statements a batch sends in one
