@@ -112,6 +112,10 @@ RELAY_ROUND = 1_000
 # count(*) over 100,000 rows costs PostgreSQL milliseconds of the same two
 # cores, so counting every 50 ms took CPU from the workers being measured.
 COUNT_POLL_SECONDS = 0.25
+# The latency target is read only if the load generator wrote at least this
+# share of the rate asked: on shared cores it can fall behind, and a lighter
+# load's p99 would pass for the target's.
+WRITTEN_ENOUGH = 0.95
 
 
 def build_app() -> Any:
@@ -826,6 +830,14 @@ def print_report(f: Figures) -> None:
     print(f"- >= 0.5x no-op drain rate: {ratio:.2f}x ({'met' if ratio >= 0.5 else 'NOT met'})")
     if f.latency_given:
         print(f"- p99 <= 100 ms at half load: not read (the rate was given): {p99:.1f} ms")
+        return
+    if f.latency_written_rate < WRITTEN_ENOUGH * f.latency_rate:
+        # the p99 of a lighter load says nothing about "half that load"
+        print(
+            f"- p99 <= 100 ms at half load (half the {f.latency_basis}): {p99:.1f} ms, "
+            f"NOT read: the load generator wrote {f.latency_written_rate:,.0f} of the "
+            f"{f.latency_rate:,.0f} events/s asked (under {WRITTEN_ENOUGH:.0%})"
+        )
         return
     print(
         f"- p99 <= 100 ms at half load (half the {f.latency_basis}): {p99:.1f} ms "
