@@ -19,7 +19,7 @@ so a short slowdown queued requests for tens of ms. One worker loops
 accept-handle with no switching when requests queue. ``--workers 2`` runs the
 old setup.
 
-All three servers close an answered connection at once (``services/referrals/prompt_close.py``):
+All three servers close an answered connection at once (``services/common/prompt_close.py``):
 gunicorn 27 otherwise waits in each worker until the client has closed too, so the
 sync worker's rate was bound to the load generator's promptness, not to the server.
 
@@ -80,7 +80,7 @@ import requests
 from flask import Flask, redirect
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from services.referrals.prompt_close import close_gunicorn_connections_promptly
+from services.common.prompt_close import close_gunicorn_connections_promptly
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -3,9 +3,9 @@
 import gc
 import sys
 
+from services.common.prompt_close import close_gunicorn_connections_promptly
 from services.referrals.app import create_app
 from services.referrals.classify import classify_user_agent
-from services.referrals.prompt_close import close_gunicorn_connections_promptly
 
 app = create_app()
 # crawlerdetect compiles its patterns on first use: 60-75 ms of CPU that the first

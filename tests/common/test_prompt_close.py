@@ -18,12 +18,15 @@ import pytest
 from fanfare.apps import get_app_spec
 from fanfare.embedded import free_port
 from services.common import migrations
-from services.referrals.prompt_close import gunicorn_graceful_close, prompt
-from tests.referrals.conftest import SECRET
+from services.common.prompt_close import gunicorn_graceful_close, prompt
 
 REQUEST = b"GET /r/Abcdefgh HTTP/1.1\r\nHost: fan.example\r\nConnection: close\r\n\r\n"
 ANSWER = b"HTTP/1.1 302 Found\r\nLocation: https://shop.example/\r\nContent-Length: 0\r\n\r\n"
 ROOT = Path(__file__).resolve().parents[2]
+HEALTH_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: fanfare.example\r\nConnection: close\r\n\r\n"
+SECRET = "prompt-close-test-internal-secret-0123456789-abcdef"
+# Every app whose entry point closes answered connections promptly.
+SERVED_APPS = ("content", "referrals")
 
 
 def close_promptly(sock: socket.socket) -> None:
@@ -101,9 +104,12 @@ def test_unread_bytes_make_the_server_drain_as_gunicorn_does_so_the_answer_is_no
 
 
 @contextlib.contextmanager
-def referrals_under_gunicorn(database_url: str, redis_url: str) -> Iterator[int]:
-    """The service's own WSGI entry point under one sync gunicorn worker; yields its port."""
-    migrations.upgrade(get_app_spec("referrals").migrations_dir, database_url)
+def under_gunicorn(
+    app_name: str, database_url: str, redis_url: str, workdir: Path
+) -> Iterator[int]:
+    """An app's own WSGI entry point under one sync gunicorn worker; yields its port."""
+    spec = get_app_spec(app_name)
+    migrations.upgrade(spec.migrations_dir, database_url)
     port = free_port()
     env = {
         **os.environ,
@@ -111,6 +117,7 @@ def referrals_under_gunicorn(database_url: str, redis_url: str) -> Iterator[int]
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "INTERNAL_TOKEN_SECRET": SECRET,
+        "STORAGE_URL": workdir.as_uri(),
         "LOG_LEVEL": "WARNING",
     }
     command = [
@@ -121,7 +128,7 @@ def referrals_under_gunicorn(database_url: str, redis_url: str) -> Iterator[int]
         "sync",
         "--bind",
         f"127.0.0.1:{port}",
-        "services.referrals.wsgi:app",
+        spec.wsgi_target,
     ]
     server = subprocess.Popen(
         command,
@@ -152,27 +159,28 @@ def referrals_under_gunicorn(database_url: str, redis_url: str) -> Iterator[int]
 
 
 def visit(port: int) -> tuple[socket.socket, bytes]:
-    """Ask for a short link and read the answer to its end; the connection is left open."""
+    """Ask for the health page and read the answer to its end; the connection is left open."""
     visitor = socket.create_connection(("127.0.0.1", port), 5)
-    visitor.sendall(REQUEST)
+    visitor.sendall(HEALTH_REQUEST)
     return visitor, read_to_end(visitor)
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("app_name", SERVED_APPS)
 def test_a_visitor_who_keeps_the_connection_open_does_not_hold_up_the_next(
-    database_url: str, redis_url: str
+    app_name: str, database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    # Given the redirect served by gunicorn's sync worker, one request at a time
-    with referrals_under_gunicorn(database_url, redis_url) as port:
+    # Given an app served by gunicorn's sync worker, one request at a time
+    with under_gunicorn(app_name, database_url, redis_url, tmp_path) as port:
         # ... and a visitor who has read its answer but keeps the connection open
         first, answer = visit(port)
         with first:
-            assert answer.startswith(b"HTTP/1.1 404 ")
+            assert answer.startswith(b"HTTP/1.1 200 ")
             # When the next visitor asks
             started = time.monotonic()
             second, answer = visit(port)
             second.close()
             # Then it is answered at once, not after the worker waited up to 2 s for the
             # first visitor to close
-            assert answer.startswith(b"HTTP/1.1 404 ")
+            assert answer.startswith(b"HTTP/1.1 200 ")
             assert time.monotonic() - started < 1.0

@@ -4,11 +4,13 @@ gunicorn 27 ends every connection with ``util.close_graceful``: it half-closes, 
 waits in ``recv`` (up to 2 s) until the client closes its side too (RFC 9112 §9.6).
 Its aim is sound: if the client sent bytes the server never read, closing at once makes
 the kernel answer with a reset, and the reset can destroy the response before the
-client has read it. But a sync worker can do nothing else while it waits, so every
-redirect cost a full round trip to the client on top of its own work. Measured under
-the benchmark's open loop (70% of the maximum rate): the worker spent 32% of its time
-in that wait against 14% in the app, p99 4.2 ms per close, so connections queued
-behind an idle worker. A client that never closes held the worker for 2 s.
+client has read it. But a sync worker can do nothing else while it waits (a gthread
+worker waits on its main thread, which holds up all its connections), so every
+request cost a full round trip to the client on top of its own work. Measured on the
+referrals redirect under its benchmark's open loop (70% of the maximum rate): the
+worker spent 32% of its time in that wait against 14% in the app, p99 4.2 ms per
+close, so connections queued behind an idle worker. A client that never closes held
+the worker for 2 s.
 
 ``close_promptly`` keeps the safe part: when nothing unread is waiting (the usual case,
 a GET the parser read whole) or the client has already closed, the socket is closed at
