@@ -89,3 +89,27 @@ def reset_outbox_autovacuum_v1() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(f"ALTER TABLE outbox_events RESET ({', '.join(OUTBOX_AUTOVACUUM_V1)})")
+
+
+def create_outbox_unsent_index_v1() -> None:
+    """An index of the outbox's unsent events in ``seq`` order, for the relay's query.
+
+    The relay asks ``WHERE sent_at IS NULL ORDER BY seq LIMIT n``. With statistics
+    taken while every row was sent, PostgreSQL's planner walks the primary key in
+    ``seq`` order and filters on ``sent_at``: each pass reads every event ever sent
+    (measured in the rewards benchmark: 0.82 ms of the relay's backend CPU per
+    event, 75 ms of median latency). The partial index holds exactly the rows the
+    relay wants, in its order, whatever the statistics say.
+    """
+    op.create_index(
+        "ix_outbox_events_unsent_seq",
+        "outbox_events",
+        ["seq"],
+        unique=False,
+        postgresql_where=sa.text("sent_at IS NULL"),
+        sqlite_where=sa.text("sent_at IS NULL"),
+    )
+
+
+def drop_outbox_unsent_index_v1() -> None:
+    op.drop_index("ix_outbox_events_unsent_seq", table_name="outbox_events")

@@ -26,6 +26,7 @@ from sqlalchemy import (
     JSON,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -79,6 +80,15 @@ class EventTables:
             Column("sent_at", DateTime(timezone=True), index=True),
             Column("attempts", Integer, nullable=False, server_default="0"),
             Column("last_error", Text),
+        )
+        # The relay's query (sent_at IS NULL ORDER BY seq LIMIT n) reads this alone:
+        # with statistics taken before a burst was sent, PostgreSQL otherwise walks
+        # the primary key through every event ever sent, on every pass.
+        Index(
+            "ix_outbox_events_unsent_seq",
+            self.outbox.c.seq,
+            postgresql_where=self.outbox.c.sent_at.is_(None),
+            sqlite_where=self.outbox.c.sent_at.is_(None),
         )
         self.processed = Table(
             "processed_events",

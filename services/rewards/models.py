@@ -32,16 +32,6 @@ from services.common.outbox import EventTables
 metadata = new_metadata()
 event_tables = EventTables(metadata)
 
-# The relay's query (``sent_at IS NULL ORDER BY seq LIMIT n``) reads this index
-# and nothing else: only the unsent rows, in order. Without it PostgreSQL may
-# walk the primary key through every event ever sent (rewards_0007).
-Index(
-    "ix_outbox_events_unsent_seq",
-    event_tables.outbox.c.seq,
-    postgresql_where=event_tables.outbox.c.sent_at.is_(None),
-    sqlite_where=event_tables.outbox.c.sent_at.is_(None),
-)
-
 FAN_ID = String(64)
 Timestamp = DateTime(timezone=True)
 

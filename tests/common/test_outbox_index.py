@@ -1,23 +1,30 @@
-"""The outbox relay finds the events still to send through their own index.
+"""Every service's outbox relay finds the events still to send through their own index.
 
 The relay asks for ``sent_at IS NULL ORDER BY seq LIMIT n`` on every pass. On
 an outbox of many sent events PostgreSQL once chose to walk the primary key
-through all of them (rewards_0007); the partial index of unsent rows keeps
-each pass to the rows it sends.
+through all of them (rewards' benchmark); the partial index of unsent rows
+(``migration_ops.create_outbox_unsent_index_v1``) keeps each pass to the rows
+it sends.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask
+import pytest
 from sqlalchemy import insert, select, text, update
 
+from fanfare.apps import get_app_spec
+from services.common import migrations
+from services.common.db import Database, new_metadata
 from services.common.events import Event
-from services.common.outbox import Outbox
-from services.rewards.models import event_tables
+from services.common.outbox import EventTables, Outbox
+
+SERVICES_WITH_AN_OUTBOX = ("content", "referrals", "rewards")
+event_tables = EventTables(new_metadata())
 
 SENT_BEFORE = 2_000
 UNSENT = 5
@@ -50,20 +57,29 @@ def relay_query_plan(session: Any) -> str:
     return "\n".join(str(row[-1]) for row in session.execute(text(explain + sql)))
 
 
+@pytest.fixture(params=SERVICES_WITH_AN_OUTBOX)
+def service_database(request: pytest.FixtureRequest, database_url: str) -> Iterator[Database]:
+    """A service's database migrated to its head."""
+    migrations.upgrade(get_app_spec(request.param).migrations_dir, database_url)
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
 def test_the_relay_reads_only_the_unsent_events_through_their_index(
-    rewards_app: Flask,
+    service_database: Database,
 ) -> None:
     # given an outbox of 2,005 events whose statistics were taken before any was sent,
     # and then 2,000 of them sent (stale statistics, as after a burst)
-    runtime = rewards_app.extensions["fanfare"]
+    db = service_database
     table = event_tables.outbox
     sent, unsent = outbox_rows(SENT_BEFORE), outbox_rows(UNSENT)
-    with runtime.db.transaction() as session:
+    with db.transaction() as session:
         session.execute(insert(table), [*sent, *unsent])
-    with runtime.db.engine.connect() as connection:
+    with db.engine.connect() as connection:
         connection.execute(text("ANALYZE outbox_events"))
         connection.commit()
-    with runtime.db.transaction() as session:
+    with db.transaction() as session:
         session.execute(
             update(table)
             .where(table.c.event_id.in_([row["event_id"] for row in sent]))
@@ -71,18 +87,18 @@ def test_the_relay_reads_only_the_unsent_events_through_their_index(
         )
 
     # when the relay looks for what to send, and sends it
-    with runtime.db.transaction() as session:
+    with db.transaction() as session:
         plan = relay_query_plan(session)
     relayed: list[Event] = []
     outbox = Outbox(
         event_tables, producer="referrals", routes={"referrals.share_recorded": ("rewards",)}
     )
-    count = outbox.relay_pending(runtime.db, lambda _service, event: relayed.append(event))
+    count = outbox.relay_pending(db, lambda _service, event: relayed.append(event))
 
     # then it sends just those five, oldest first, and on PostgreSQL (the production
     # database) finds them through the index of unsent events, never by walking every
     # event sent; SQLite, the development default, plans its own way
-    if runtime.db.dialect == "postgresql":
+    if db.dialect == "postgresql":
         assert "Index Scan using ix_outbox_events_unsent_seq" in plan, plan
         assert "pk_outbox_events" not in plan, plan
     else:

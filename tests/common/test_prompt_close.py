@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HEALTH_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: fanfare.example\r\nConnection: close\r\n\r\n"
 SECRET = "prompt-close-test-internal-secret-0123456789-abcdef"
 # Every app whose entry point closes answered connections promptly.
-SERVED_APPS = ("content", "referrals")
+SERVED_APPS = ("content", "referrals", "rewards", "gateway")
 
 
 def close_promptly(sock: socket.socket) -> None:

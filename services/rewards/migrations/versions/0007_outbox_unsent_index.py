@@ -17,8 +17,10 @@ Create Date: 2026-11-23
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from services.common.migration_ops import (
+    create_outbox_unsent_index_v1,
+    drop_outbox_unsent_index_v1,
+)
 
 revision: str = "rewards_0007"
 down_revision: str | None = "rewards_0006"
@@ -27,15 +29,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index(
-        "ix_outbox_events_unsent_seq",
-        "outbox_events",
-        ["seq"],
-        unique=False,
-        postgresql_where=sa.text("sent_at IS NULL"),
-        sqlite_where=sa.text("sent_at IS NULL"),
-    )
+    create_outbox_unsent_index_v1()
 
 
 def downgrade() -> None:
-    op.drop_index("ix_outbox_events_unsent_seq", table_name="outbox_events")
+    drop_outbox_unsent_index_v1()
