@@ -219,12 +219,11 @@ class RequestLoaders:
         if batches:
             yield batches[0], _run(batches[0].fetch)
         while waiting:
-            if len(waiting) == 1:
-                done: Iterable[Any] = list(waiting)
-                next(iter(done)).result()
-            else:
+            # With one future left, its result() below is the wait.
+            done = list(waiting)
+            if len(waiting) > 1:
                 finished, _ = wait(waiting, return_when=FIRST_COMPLETED)
-                done = [future for future in waiting if future in finished]
+                done = [future for future in done if future in finished]
             for future in done:
                 yield waiting.pop(future), future.result()
 
