@@ -107,6 +107,7 @@ def send_event(celery: Celery, service: str, event: Event) -> None:
         task_id=f"{event.id}:{service}",
         headers={REQUEST_ID_TASK_HEADER: event.request_id},
         retry=False,
+        **_message_summary(f"({event.type} {event.id})"),
     )
 
 
@@ -128,7 +129,17 @@ def send_events(celery: Celery, service: str, events: Sequence[Event]) -> None:
         queue=service,
         task_id=batch_task_id(service, events),
         retry=False,
+        **_message_summary(f"({len(events)} events)"),
     )
+
+
+def _message_summary(args_summary: str) -> dict[str, str]:
+    """What a task message shows of its arguments in logs and monitoring tools.
+
+    Without it Celery builds a truncated ``repr`` of every argument for each message it
+    sends: 2 ms of the relay's CPU for a batch of 50 events, to say less than this.
+    """
+    return {"argsrepr": args_summary, "kwargsrepr": "{}"}
 
 
 def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:
