@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import math
 import os
 import sys
 from pathlib import Path
@@ -111,6 +113,61 @@ def worker(service: str, concurrency: int, beat: bool, celery_args: tuple[str, .
     schedule = var_dir / "celery" / f"{spec.name}-beat-schedule" if beat else None
     command = spec.worker_command(concurrency=concurrency, beat_schedule=schedule)
     os.execv(sys.executable, [*command, *celery_args])  # noqa: S606 - replaces this process
+
+
+@main.group()
+def events() -> None:
+    """The event plumbing every service shares."""
+
+
+@events.command("purge")
+@click.option(
+    "--service",
+    "services",
+    multiple=True,
+    type=WORKER_CHOICE,
+    help="Only this service (repeatable); all services with event tables by default.",
+)
+def purge_events(services: tuple[str, ...]) -> None:
+    """Delete sent outbox events and processed-event ids past their retention, now.
+
+    Each service's worker does it every EVENT_RETENTION_INTERVAL_SECONDS; this
+    runs until nothing past the cutoffs is left, in the same short batches.
+    """
+    from pydantic import ValidationError
+
+    from services.common.db import Database
+    from services.common.event_retention import purge_event_tables
+
+    names = services or tuple(spec.name for spec in APPS if spec.has_worker)
+    if os.environ.get("DATABASE_URL") and len(names) > 1:
+        raise click.UsageError(
+            "DATABASE_URL names one database; name the service it belongs to, "
+            "e.g. 'fanfare events purge --service content'."
+        )
+    for name in names:
+        spec = get_app_spec(name)
+        try:
+            settings = spec.settings_class()
+        except ValidationError as error:
+            raise click.ClickException(f"{name}: settings refused: {error}") from error
+        event_tables = importlib.import_module(f"{spec.package}.models").event_tables
+        database = Database(settings.database_url)
+        try:
+            report = purge_event_tables(
+                database,
+                event_tables,
+                outbox_retention_days=settings.outbox_retention_days,
+                processed_events_retention_days=settings.processed_events_retention_days,
+                time_budget_seconds=math.inf,
+            )
+        finally:
+            database.dispose()
+        click.echo(
+            f"{name}: purged {report.outbox_events} outbox events sent more than "
+            f"{settings.outbox_retention_days} days ago, {report.processed_events} "
+            f"processed events older than {settings.processed_events_retention_days} days"
+        )
 
 
 def _add_app_commands() -> None:

@@ -1,10 +1,13 @@
 """The Celery app factory: tasks run inside the Flask app context.
 
-Every service gets three plumbing tasks: ``<service>.relay_outbox``, run by
+Every service gets four plumbing tasks: ``<service>.relay_outbox``, run by
 beat every ``OUTBOX_RELAY_INTERVAL_SECONDS``; ``<service>.consume_event``, which
-applies an event once and parks it in ``dead_letters`` after its retries; and
+applies an event once and parks it in ``dead_letters`` after its retries;
 ``<service>.consume_events``, which applies up to ``EVENT_DELIVERY_BATCH_SIZE``
-events in one transaction and hands each one that fails to ``consume_event``.
+events in one transaction and hands each one that fails to ``consume_event``;
+and ``<service>.purge_event_tables``, run by beat every
+``EVENT_RETENTION_INTERVAL_SECONDS``, which deletes what the event tables no
+longer need (:mod:`services.common.event_retention`).
 Tasks are acknowledged late and re-queued if their worker dies, so a task must
 be safe to run twice: take ids, re-read state, skip work already done.
 """
@@ -23,6 +26,7 @@ from flask import Flask
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
+from services.common.event_retention import PURGE_TIME_BUDGET_SECONDS, purge_service_event_tables
 from services.common.events import Event, consume_task_name
 from services.common.log import current_request_id
 from services.common.metrics import TASK_OUTCOMES, OutboxBacklogCollector, scrape_registry
@@ -87,7 +91,13 @@ def create_celery(app: Flask) -> Celery:
                 "task": f"{service}.relay_outbox",
                 "schedule": settings.outbox_relay_interval_seconds,
                 "options": {"expires": max(5.0, settings.outbox_relay_interval_seconds * 5)},
-            }
+            },
+            "purge-event-tables": {
+                "task": f"{service}.purge_event_tables",
+                "schedule": settings.event_retention_interval_seconds,
+                # a run still queued when the next is due is dropped: the next does its work
+                "options": {"expires": settings.event_retention_interval_seconds},
+            },
         },
     )
     runtime.celery = celery
@@ -214,6 +224,7 @@ def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:
         return "applied" if applied else "duplicate"
 
     _register_batch_task(celery, runtime)
+    _register_purge_task(celery, runtime)
 
 
 def _register_batch_task(celery: Celery, runtime: ServiceRuntime) -> None:
@@ -266,6 +277,34 @@ def _register_batch_task(celery: Celery, runtime: ServiceRuntime) -> None:
             countdown = backoff_seconds(settings.event_retry_backoff_seconds, self.request.retries)
             raise self.retry(exc=exc, countdown=countdown) from exc
         return f"applied {applied}, sent alone {len(failed)}, of {len(events)}"
+
+
+def _register_purge_task(celery: Celery, runtime: ServiceRuntime) -> None:
+    service = runtime.service
+    # A run never outlasts the interval, so runs do not pile up on the queue.
+    budget = min(PURGE_TIME_BUDGET_SECONDS, runtime.settings.event_retention_interval_seconds)
+
+    @celery.task(
+        name=f"{service}.purge_event_tables",
+        acks_late=True,
+        ignore_result=True,
+        soft_time_limit=int(budget) + 60,
+        time_limit=int(budget) + 90,
+    )
+    def purge_event_tables() -> str:
+        """Delete the sent outbox rows and processed-event rows past their retention.
+
+        No retries: a run that fails deletes nothing more than a batch, loses
+        nothing, and the next run (``EVENT_RETENTION_INTERVAL_SECONDS``) starts over.
+        """
+        report = purge_service_event_tables(runtime, time_budget_seconds=budget)
+        if report is None:
+            return "no event tables"
+        return (
+            f"purged {report.outbox_events} outbox events, "
+            f"{report.processed_events} processed events"
+            f"{'' if report.complete else ' (more left)'}"
+        )
 
 
 _SIGNALS_CONNECTED: set[str] = set()

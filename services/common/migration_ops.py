@@ -113,3 +113,31 @@ def create_outbox_unsent_index_v1() -> None:
 
 def drop_outbox_unsent_index_v1() -> None:
     op.drop_index("ix_outbox_events_unsent_seq", table_name="outbox_events")
+
+
+def create_processed_events_processed_at_index_v1() -> None:
+    """An index of ``processed_events`` by ``processed_at``, for the retention purge.
+
+    The purge (:mod:`services.common.event_retention`) deletes the oldest rows
+    first, a batch at a time; without the index each batch would read the whole
+    table. On PostgreSQL the index is built ``CONCURRENTLY``, outside the
+    migration's transaction: ``processed_events`` may already hold millions of
+    rows, and a plain build would hold off every consumer's writes until done.
+    """
+    if op.get_bind().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            op.create_index(
+                "ix_processed_events_processed_at",
+                "processed_events",
+                ["processed_at"],
+                unique=False,
+                postgresql_concurrently=True,
+            )
+        return
+    op.create_index(
+        "ix_processed_events_processed_at", "processed_events", ["processed_at"], unique=False
+    )
+
+
+def drop_processed_events_processed_at_index_v1() -> None:
+    op.drop_index("ix_processed_events_processed_at", table_name="processed_events")

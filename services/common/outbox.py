@@ -95,7 +95,9 @@ class EventTables:
             metadata,
             Column("event_id", String(36), primary_key=True),
             Column("event_type", String(120), nullable=False),
-            Column("processed_at", DateTime(timezone=True), nullable=False),
+            # Indexed for the retention purge, which deletes the oldest first
+            # (services/common/event_retention.py).
+            Column("processed_at", DateTime(timezone=True), nullable=False, index=True),
         )
         self.dead_letters = Table(
             "dead_letters",

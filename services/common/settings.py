@@ -53,6 +53,9 @@ class CommonSettings(BaseSettings):
     event_retry_backoff_seconds: float = Field(default=2.0, ge=0)
     broker_visibility_timeout_seconds: int = Field(default=3600, ge=1)
     event_confirm_grace_seconds: float = Field(default=600.0, gt=0)
+    outbox_retention_days: int = Field(default=7, ge=1)
+    processed_events_retention_days: int = Field(default=30, ge=1)
+    event_retention_interval_seconds: float = Field(default=3600.0, gt=0)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     prometheus_multiproc_dir: str | None = None
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)
@@ -85,6 +88,19 @@ class CommonSettings(BaseSettings):
             raise ValueError("INTERNAL_TOKEN_SECRET must be set to a private value in production")
         if len(self.internal_token_secret.get_secret_value()) < 32:
             raise ValueError("INTERNAL_TOKEN_SECRET must be at least 32 characters long")
+        return self
+
+    @model_validator(mode="after")
+    def _keep_processed_events_longer_than_the_outbox(self) -> CommonSettings:
+        # Why: see services/common/event_retention.py (the inbox must outlive
+        # every re-send of an event, and a producer re-sends while it keeps the row).
+        if self.processed_events_retention_days <= self.outbox_retention_days:
+            raise ValueError(
+                "PROCESSED_EVENTS_RETENTION_DAYS "
+                f"({self.processed_events_retention_days}) must be greater than "
+                f"OUTBOX_RETENTION_DAYS ({self.outbox_retention_days}): a consumer must "
+                "remember an event id for longer than its producer may send the event again"
+            )
         return self
 
     @property
