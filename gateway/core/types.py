@@ -22,7 +22,12 @@ class Upload(graphene.Scalar):
 
     @staticmethod
     def parse_literal(node: Any, _variables: Any = None) -> Any:
-        raise TypeError("Upload values are sent as files, not in the query text.")
+        # A GraphQLError is reported as a validation error with its own message; any
+        # other exception would be masked as INTERNAL.
+        raise GraphQLError(
+            "Send the file as a part of a multipart request (the GraphQL multipart request"
+            " spec) and pass it as a variable; it cannot be written in the query text."
+        )
 
     @staticmethod
     def parse_value(value: Any) -> Any:
