@@ -117,7 +117,10 @@ def send_event(celery: Celery, service: str, event: Event) -> None:
         task_id=f"{event.id}:{service}",
         headers={REQUEST_ID_TASK_HEADER: event.request_id},
         retry=False,
-        **_message_summary(f"({event.type} {event.id})"),
+        # What logs and monitoring show of the arguments: without it Celery builds a
+        # truncated repr of every argument on each send (2 ms for a batch of 50 events).
+        argsrepr=f"({event.type} {event.id})",
+        kwargsrepr="{}",
     )
 
 
@@ -139,17 +142,9 @@ def send_events(celery: Celery, service: str, events: Sequence[Event]) -> None:
         queue=service,
         task_id=batch_task_id(service, events),
         retry=False,
-        **_message_summary(f"({len(events)} events)"),
+        argsrepr=f"({len(events)} events)",  # as in send_event
+        kwargsrepr="{}",
     )
-
-
-def _message_summary(args_summary: str) -> dict[str, str]:
-    """What a task message shows of its arguments in logs and monitoring tools.
-
-    Without it Celery builds a truncated ``repr`` of every argument for each message it
-    sends: 2 ms of the relay's CPU for a batch of 50 events, to say less than this.
-    """
-    return {"argsrepr": args_summary, "kwargsrepr": "{}"}
 
 
 def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:

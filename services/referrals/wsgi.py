@@ -1,8 +1,8 @@
 """WSGI entry point: ``gunicorn services.referrals.wsgi:app``."""
 
-import gc
 import sys
 
+from services.common.gc_freeze import freeze_startup_objects
 from services.common.prompt_close import close_gunicorn_connections_promptly
 from services.referrals.app import create_app
 from services.referrals.classify import classify_user_agent
@@ -14,7 +14,7 @@ classify_user_agent.__wrapped__("Mozilla/5.0 (warm-up)")
 # What exists now (modules, the app, templates, compiled patterns) lives as long as the
 # process: frozen out of the collector's sight, a full collection scans only what requests
 # left behind, and its pause on the redirect stays short.
-gc.freeze()
+freeze_startup_objects()
 # A request arriving while the click flusher thread runs Python waits for the GIL up to
 # the switch interval (5 ms by default): 0.5 ms bounds that wait well under the redirect's
 # latency budget, for a few more thread switches only while both threads want to run.
