@@ -11,6 +11,7 @@ import graphene
 from graphql import GraphQLResolveInfo, GraphQLSchema
 
 from gateway.account.schema import AccountMutations, AccountQueries
+from gateway.account.types import User as UserType
 from gateway.content import dataloaders as content_loaders
 from gateway.content.schema import READERS, ContentMutations, ContentQueries
 from gateway.core.context import GraphQLContext, context_of
@@ -26,9 +27,10 @@ from gateway.core.permissions import (
     owner,
 )
 from gateway.core.resolvers import install_default_resolvers
-from gateway.core.types import Node, Upload
+from gateway.core.types import Node, Upload, register_node_rows
 from gateway.models import ApiKey, User
 from gateway.partners.schema import PartnerMutations, PartnerQueries
+from gateway.partners.types import ApiKey as ApiKeyType
 from gateway.referrals import dataloaders as referrals_loaders
 from gateway.referrals.schema import ReferralMutations, ReferralQueries
 from gateway.rewards import dataloaders as rewards_loaders
@@ -85,6 +87,8 @@ NODE_TYPES: dict[str, tuple[tuple[Permission, ...], NodeFetch]] = {
     "User": ((owner(lambda raw_id: raw_id), STAFF), _fetch_user),
     "ApiKey": ((STAFF,), _fetch_api_key),
 }
+register_node_rows(User, UserType)
+register_node_rows(ApiKey, ApiKeyType)
 
 
 class Query(

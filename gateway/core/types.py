@@ -34,6 +34,16 @@ class Upload(graphene.Scalar):
         return value
 
 
+# The GraphQL type of each class of rows the gateway reads from its own database (a
+# User row is a User); the services' records are dicts tagged with "__typename".
+_ROW_TYPES: dict[type, type[graphene.ObjectType]] = {}
+
+
+def register_node_rows(row_class: type, node_type: type[graphene.ObjectType]) -> None:
+    """Let `node(id:)` return ``row_class`` instances as the Node type ``node_type``."""
+    _ROW_TYPES[row_class] = node_type
+
+
 class Node(graphene.Interface):
     """An object with a global id, fetchable again with `node(id:)`."""
 
@@ -41,9 +51,11 @@ class Node(graphene.Interface):
 
     @classmethod
     def resolve_type(cls, instance: Any, info: GraphQLResolveInfo) -> Any:
+        # graphene takes an ObjectType class; anything else (a name included) sends it to
+        # graphql-core's default, which reads a dict's "__typename".
         if isinstance(instance, dict):
             return instance.get("__typename")
-        return getattr(instance, "__typename__", None)
+        return _ROW_TYPES.get(type(instance))
 
 
 def node_id_resolver(type_name: str) -> Any:

@@ -3,9 +3,11 @@ what to fix, never INTERNAL (tests/gateway/test_graphql_fuzz.py)."""
 
 from __future__ import annotations
 
+from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.gateway.conftest import post_graphql
+from tests.gateway.conftest import bearer, post_graphql
+from tests.gateway.test_api_keys import create_key, staff_token
 
 
 def test_a_file_written_in_the_query_text_is_a_validation_error_that_says_how_to_send_it(
@@ -22,3 +24,38 @@ def test_a_file_written_in_the_query_text_is_a_validation_error_that_says_how_to
     [error] = response.json["errors"]
     assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert "multipart request" in error["message"]
+
+
+NODE_QUERY = """
+query ($id: ID!) {
+  node(id: $id) { __typename id ... on User { displayName email role } ... on ApiKey { name } }
+}
+"""
+
+
+def test_node_finds_the_gateways_own_users_and_api_keys(
+    client: FlaskClient, gateway_app: Flask
+) -> None:
+    # Given a marketer and a partner key they created
+    marketer = staff_token(gateway_app)
+    created = create_key(client, marketer, ["CONTENT_READ"])
+    key_id = created["apiKey"]["id"]
+    user_id = post_graphql(client, "{ viewer { user { id } } }", headers=bearer(marketer)).json[
+        "data"
+    ]["viewer"]["user"]["id"]
+
+    # When the marketer asks node(id:) for each
+    as_user = post_graphql(client, NODE_QUERY, {"id": user_id}, headers=bearer(marketer)).json
+    as_key = post_graphql(client, NODE_QUERY, {"id": key_id}, headers=bearer(marketer)).json
+
+    # Then each is found as its own type, with no error
+    assert "errors" not in as_user, as_user
+    assert as_user["data"]["node"] == {
+        "__typename": "User",
+        "id": user_id,
+        "displayName": "marketer",
+        "email": "marketer@brand.example",
+        "role": "MARKETER",
+    }
+    assert "errors" not in as_key, as_key
+    assert as_key["data"]["node"] == {"__typename": "ApiKey", "id": key_id, "name": "Shop"}
