@@ -15,6 +15,7 @@ from services.content.models import event_tables
 from services.content.settings import ContentSettings
 from services.content.signed_urls import SignedUrlCache
 from services.content.signing import UrlSigner
+from services.content.storable_input import refuse_unstorable_input
 from services.content.storage import storage_from_settings
 from services.content.tasks import PROCESS_ASSET, QUEUE, register_tasks
 from services.content.views import api
@@ -47,6 +48,7 @@ def create_app(settings: ContentSettings | None = None) -> Flask:
     app.extensions["content"] = context
     runtime.consumer.on("rewards.tier_changed")(apply_tier_changed)
     register_tasks(celery, context)
+    refuse_unstorable_input(app)
     app.register_blueprint(api)
     app.register_blueprint(media)
     return app

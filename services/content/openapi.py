@@ -14,9 +14,11 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
+from marshmallow import Schema
 
 from services.content.apidoc import ApiDoc, doc_of
 from services.content.schemas import ErrorSchema
+from services.content.storable_input import MAX_ID
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -25,11 +27,12 @@ _PARAMETER_TYPES = {"int": "integer", "string": "string", "path": "string", None
 
 def build_spec(app: Flask) -> dict[str, Any]:
     """OpenAPI 3.1 for every documented view of ``app``."""
+    marshmallow_plugin = MarshmallowPlugin()
     spec = APISpec(
         title="Fanfare content service",
         version="1.0.0",
         openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin()],
+        plugins=[marshmallow_plugin],
         info={
             "description": "Packs, assets, renditions, share kits and fan feedback. "
             "Every /v1 call needs the gateway's internal token (Authorization: Bearer)."
@@ -51,18 +54,29 @@ def build_spec(app: Flask) -> dict[str, Any]:
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": _PARAMETER_TYPES.get(converter, "string")},
+                "schema": _parameter_schema(converter),
             }
             for converter, name in _CONVERTER.findall(rule.rule)
         ]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(doc, parameters)
+            paths.setdefault(path, {})[method.lower()] = _operation(
+                doc, parameters, marshmallow_plugin
+            )
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
 
 
-def _operation(doc: ApiDoc, path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
+def _parameter_schema(converter: str | None) -> dict[str, Any]:
+    if converter == "int":
+        # DatabaseIdConverter: larger ids match no route (404), like any unknown id.
+        return {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+    return {"type": _PARAMETER_TYPES.get(converter, "string")}
+
+
+def _operation(
+    doc: ApiDoc, path_parameters: list[dict[str, Any]], marshmallow_plugin: MarshmallowPlugin
+) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": doc.summary, "parameters": list(path_parameters)}
     if doc.query is not None:
         operation["parameters"].append({"in": "query", "schema": doc.query})
@@ -76,16 +90,7 @@ def _operation(doc: ApiDoc, path_parameters: list[dict[str, Any]]) -> dict[str, 
             "required": True,
             "content": {
                 "multipart/form-data": {
-                    "schema": {
-                        "allOf": [
-                            doc.multipart,
-                            {
-                                "type": "object",
-                                "required": ["file"],
-                                "properties": {"file": {"type": "string", "format": "binary"}},
-                            },
-                        ]
-                    }
+                    "schema": _multipart_schema(doc.multipart, marshmallow_plugin)
                 }
             },
         }
@@ -109,6 +114,24 @@ def _operation(doc: ApiDoc, path_parameters: list[dict[str, Any]]) -> dict[str, 
     if not doc.public:
         operation["security"] = [{"internalToken": []}]
     return operation
+
+
+def _multipart_schema(form: type[Schema], marshmallow_plugin: MarshmallowPlugin) -> dict[str, Any]:
+    """The form's fields and the file part, in one object.
+
+    Not ``allOf`` of the form's schema and the file: the form's schema forbids
+    properties it does not name (``additionalProperties: false``), so no body could
+    satisfy both, and a client generated from the document could send nothing.
+    """
+    converter = marshmallow_plugin.converter
+    assert converter is not None
+    schema: dict[str, Any] = converter.schema2jsonschema(form)  # type: ignore[no-untyped-call]
+    schema["properties"] = {
+        **schema.get("properties", {}),
+        "file": {"type": "string", "format": "binary"},
+    }
+    schema["required"] = sorted({*schema.get("required", []), "file"})
+    return schema
 
 
 def render_spec(app: Flask) -> str:

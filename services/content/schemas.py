@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from services.content.models import CHANNELS, PURPOSES, SENTIMENTS, TIERS
 from services.content.packs import MAX_BATCH_IDS, MAX_PAGE_SIZE
+from services.content.storable_input import is_storable
 
 PACK_STATUSES = ("DRAFT", "PUBLISHED", "ARCHIVED")
 ASSET_STATUSES = ("PROCESSING", "READY", "FAILED")
@@ -183,10 +184,19 @@ class ContentPackBatchSchema(Schema):
     items = fields.List(fields.Nested(ContentPackReadSchema), required=True)
 
 
+def _storable(text: str) -> None:
+    # JSON bodies, paths and queries are checked before the view (storable_input.py); a
+    # multipart form is read by its view alone, under the upload's own size limit.
+    if not is_storable(text):
+        raise ValidationError("Remove the NUL character (\\u0000) or unpaired surrogate.")
+
+
 class AssetUploadFormSchema(Schema):
     """The non-file fields of the multipart upload; the image itself is the part ``file``."""
 
-    alt_text = _text(500, min_length=0, load_default=None, allow_none=True)
+    alt_text = fields.String(
+        validate=[validate.Length(min=0, max=500), _storable], load_default=None, allow_none=True
+    )
 
 
 class DirectUploadCreateSchema(Schema):

@@ -26,4 +26,7 @@ class UrlSigner:
         """True if ``signature`` is ours for ``path`` and ``expires_at`` has not passed."""
         if expires_at < (time.time() if now is None else now):
             return False
+        # Ours are ASCII; compare_digest refuses (TypeError) to compare other text at all.
+        if not signature.isascii():
+            return False
         return hmac.compare_digest(self.sign(path, expires_at), signature)
