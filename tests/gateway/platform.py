@@ -264,10 +264,15 @@ def publish_packs(services: Services, client: FlaskClient, marketer: str, count:
 
 @contextmanager
 def assembled_platform(
-    database_url: str, redis_url: str, base: Path, *, packs: int = 3
+    database_url: str,
+    redis_url: str,
+    base: Path,
+    *,
+    packs: int = 3,
+    gateway_overrides: dict[str, Any] | None = None,
 ) -> Iterator[Platform]:
     """The gateway over the three services, a marketer, a fan (Ann) and ``packs`` published
-    packs (three unless told)."""
+    packs (three unless told); ``gateway_overrides`` are more gateway settings."""
     with running_services(base / "services", redis_url, SECRET) as services:
         gateway = build_gateway(
             gateway_settings(
@@ -279,6 +284,7 @@ def assembled_platform(
                 # A live service's write can pass the production 1.5 s on a loaded 2-core CI
                 # machine; these tests are about behaviour (timeouts: test_resilience.py).
                 backend_timeout_seconds=10,
+                **(gateway_overrides or {}),
             )
         )
         client = gateway.test_client()
