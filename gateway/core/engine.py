@@ -113,7 +113,10 @@ class GraphQLEngine:
             body["errors"] = [format_error(error, debug=self.debug) for error in result.errors]
         body["data"] = result.data
         body["extensions"] = {"cost": {"requested": cost, "limit": self.limits.max_cost}}
-        return OperationResponse(body, 200)
+        # Errors without a path stopped the operation before it ran (variables of the
+        # wrong type): a bad request, like a document that does not validate.
+        refused = result.data is None and any(error.path is None for error in result.errors or ())
+        return OperationResponse(body, 400 if refused else 200)
 
     def _check_parameters(
         self, request: OperationRequest

@@ -39,12 +39,26 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, is_iterable
 
 from gateway.core.context import GraphQLContext
+from gateway.core.errors import BadUserInput
 from gateway.core.futures import Future, then
 from gateway.core.resolvers import DefaultFieldResolver
 
 
 class WaveExecutionContext(ExecutionContext):
     """Runs the operation, then dispatches queued loaders wave after wave until done."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> list[GraphQLError] | ExecutionContext:
+        built = super().build(*args, **kwargs)
+        if isinstance(built, ExecutionContext):
+            return built
+        # Variables that do not fit their declared types (the only errors that stop an
+        # operation here: the engine has found the operation already) are the caller's to
+        # fix; graphql-core's message names the variable and the type it wanted.
+        return [
+            GraphQLError(error.message, error.nodes, original_error=BadUserInput(error.message))
+            for error in built
+        ]
 
     def execute_operation(self, operation: OperationDefinitionNode, root_value: Any) -> Any:
         result = super().execute_operation(operation, root_value)

@@ -3,6 +3,8 @@ what to fix, never INTERNAL (tests/gateway/test_graphql_fuzz.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -59,3 +61,41 @@ def test_node_finds_the_gateways_own_users_and_api_keys(
     }
     assert "errors" not in as_key, as_key
     assert as_key["data"]["node"] == {"__typename": "ApiKey", "id": key_id, "name": "Shop"}
+
+
+def test_a_variable_of_the_wrong_type_is_a_bad_request_naming_the_variable(
+    client: FlaskClient,
+) -> None:
+    # Given operations whose variables do not fit their declared types
+    wrong: list[tuple[str, dict[str, Any], str]] = [
+        ("query ($id: ID!) { node(id: $id) { id } }", {"id": ["x"]}, "$id"),
+        (
+            "query ($after: String) { contentPacks(after: $after) { totalCount } }",
+            {"after": {"x": 1}},
+            "$after",
+        ),
+        (
+            "mutation ($input: CreateContentPackInput!) { createContentPack(input: $input) "
+            "{ errors { code } } }",
+            {
+                "input": {
+                    "title": "T",
+                    "summary": "S",
+                    "story": "S",
+                    "purpose": "LEARN",
+                    "destinationUrl": "https://shop.example/",
+                    "expiresAt": "soon",
+                }
+            },
+            "ISO 8601",
+        ),
+    ]
+    for query, variables, named in wrong:
+        # When each is posted
+        response = post_graphql(client, query, variables)
+
+        # Then it is refused as bad input, with a message naming what to fix
+        assert response.status_code == 400, response.json
+        [error] = response.json["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+        assert named in error["message"], error
