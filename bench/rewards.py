@@ -26,8 +26,9 @@ with one rule: 10 points per share, so every distinct event earns one reward.
    prepared statement on a plain psycopg connection: the load generator,
    standing in for the referrals service's writes, kept cheap so it takes
    little of the two cores); a relay process sends all that is pending every
-   ``--relay-interval-ms`` (50: the relay task with
-   OUTBOX_RELAY_INTERVAL_SECONDS=0.05; its default is 1 s), so the events of
+   ``--relay-interval-ms`` (50: the common relay loop of ``fanfare relay``,
+   ``services/common/relay_loop.py``, with its default
+   OUTBOX_RELAY_POLL_SECONDS=0.05), so the events of
    an interval go together as a ``consume_events`` batch (at 20 ms the
    batches were so small that task overhead kept the producer from reaching
    the rate asked on two cores). The latency of each event is the commit of
@@ -102,6 +103,7 @@ from services.common import migrations  # noqa: E402
 from services.common.celery_app import send_event, send_events  # noqa: E402
 from services.common.events import Event  # noqa: E402
 from services.common.outbox import Outbox  # noqa: E402
+from services.common.relay_loop import OutboxRelayLoop  # noqa: E402
 
 SECRET = "bench-internal-token-secret-0123456789abcdef"  # noqa: S105 - a bench-only secret
 VISIBILITY_TIMEOUT = 5
@@ -267,21 +269,26 @@ class SpreadOutbox(Outbox):
         )
 
 
-def outbox_relay(
-    app: Any, on_task: Callable[[], None] | None = None, *, spread: int = 1
-) -> Callable[[], None]:
-    """Relay all the bench producer's outbox holds, as the relay task does; counts tasks sent."""
+def bench_producer_outbox(spread: int = 1) -> SpreadOutbox:
+    """The outbox of the bench's ``referrals`` producer, kept in the bench database."""
     from services.rewards.models import event_tables
 
-    runtime = app.extensions["fanfare"]
-    celery = app.extensions["celery"]
-    settings = runtime.settings
-    outbox = SpreadOutbox(
+    return SpreadOutbox(
         event_tables,
         producer="referrals",
         routes={"referrals.share_recorded": ("rewards",)},
         spread=spread,
     )
+
+
+def outbox_relay(
+    app: Any, on_task: Callable[[], None] | None = None, *, spread: int = 1
+) -> Callable[[], None]:
+    """Relay all the bench producer's outbox holds, as the relay task does; counts tasks sent."""
+    runtime = app.extensions["fanfare"]
+    celery = app.extensions["celery"]
+    settings = runtime.settings
+    outbox = bench_producer_outbox(spread)
 
     def send_one(service: str, event: Event) -> None:
         send_event(celery, service, event)
@@ -318,18 +325,25 @@ def _relay_until_stopped(stopping: Any, interval: float, spread: int) -> None:
     # keep the collector from walking it, and from copying its pages, at each pass.
     gc.freeze()
     os.environ["PGAPPNAME"] = RELAY_APP  # names its PostgreSQL backend in the CPU breakdown
-    relay_all = outbox_relay(build_app(), spread=spread)
-    while not stopping.is_set():
-        started = time.monotonic()
-        relay_all()
-        stopping.wait(max(0.0, interval - (time.monotonic() - started)))
-    relay_all()  # what was written during the last interval
+    app = build_app()
+    # The relay process of production (`fanfare relay`), on the bench producer's outbox.
+    loop = OutboxRelayLoop(
+        app.extensions["fanfare"],
+        app.extensions["celery"],
+        poll_seconds=interval,
+        outbox=bench_producer_outbox(spread),
+        stop_signal=stopping,
+    )
+    loop.run()
+    if not loop.relay_once():  # what was written during the last interval
+        raise RuntimeError("the relay's last pass failed (see the log above)")
 
 
 class RelayProcess:
     """The outbox relay in a process of its own, sending all that is pending every ``interval``.
 
-    As the relay task does with ``OUTBOX_RELAY_INTERVAL_SECONDS`` = ``interval``:
+    It runs the common relay loop (``services/common/relay_loop.py``, what
+    ``fanfare relay`` runs) with ``OUTBOX_RELAY_POLL_SECONDS`` = ``interval``:
     the events written since the last pass go together, in ``consume_events``
     batches (a lone one as ``consume_event``). A process, not a thread: in
     this process the producer's writes hold the GIL. Relaying each write at
@@ -856,7 +870,7 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
         "--relay-interval-ms",
         type=float,
         default=50,
-        help="latency phase: how often the relay process sends what is pending",
+        help="latency phase: the relay process's poll interval (OUTBOX_RELAY_POLL_SECONDS)",
     )
     parser.add_argument(
         "--kill-target",

@@ -115,6 +115,45 @@ def worker(service: str, concurrency: int, beat: bool, celery_args: tuple[str, .
     os.execv(sys.executable, [*command, *celery_args])  # noqa: S606 - replaces this process
 
 
+@main.command()
+@click.argument("service", type=SERVICE_CHOICE)
+@click.option(
+    "--poll-seconds",
+    type=click.FloatRange(min=0, min_open=True, max=60),
+    default=None,
+    help="How often to look for unsent events [default: OUTBOX_RELAY_POLL_SECONDS, 0.05].",
+)
+def relay(service: str, poll_seconds: float | None) -> None:
+    """Relay a service's outbox to the broker every few milliseconds, until SIGTERM or Ctrl-C.
+
+    One per service beside its workers; the beat task stays as the safety net
+    (docs/events.md).
+    """
+    from pydantic import ValidationError
+
+    from services.common.relay_loop import OutboxRelayLoop
+
+    spec = get_app_spec(service)
+    relayed = [other.name for other in APPS if other.has_worker]
+    if not spec.has_worker:
+        raise click.UsageError(
+            f"{service} has no outbox (it publishes no events), so there is nothing to relay; "
+            f"run a relay for one of: {', '.join(relayed)}."
+        )
+    create_app = importlib.import_module(f"{spec.package}.app").create_app
+    try:
+        app = create_app()
+    except ValidationError as error:
+        raise click.ClickException(f"{service}: settings refused: {error}") from error
+    runtime = app.extensions["fanfare"]
+    if runtime.outbox is None:
+        raise click.UsageError(f"{service} has no outbox, so there is nothing to relay.")
+    loop = OutboxRelayLoop(runtime, app.extensions["celery"], poll_seconds=poll_seconds)
+    with app.app_context():
+        loop.run_until_signalled()
+    runtime.db.dispose()
+
+
 @main.group()
 def events() -> None:
     """The event plumbing every service shares."""

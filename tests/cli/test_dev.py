@@ -25,7 +25,7 @@ def free_port_offset() -> int:
     raise RuntimeError("no free block of ports for the dev platform")
 
 
-def test_fanfare_dev_starts_every_app_and_worker_and_stops_them_all(tmp_path: Path) -> None:
+def test_fanfare_dev_starts_every_app_worker_and_relay_and_stops_them_all(tmp_path: Path) -> None:
     # given a fresh var directory and no REDIS_URL: everything embedded
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
     offset = free_port_offset()
@@ -76,7 +76,15 @@ def test_fanfare_dev_starts_every_app_and_worker_and_stops_them_all(tmp_path: Pa
                     message=f"{spec.name} worker never relayed its outbox",
                 )
         children = psutil.Process(dev.pid).children(recursive=True)
-        assert len(children) >= len(APPS) + 3  # web apps, workers and Redis at least
+        assert len(children) >= len(APPS) + 6  # web apps, workers, relays and Redis at least
+
+        # and each service that has an outbox has its relay process running
+        relays = sorted(
+            command[-1]
+            for command in (child.cmdline() for child in children)
+            if command[-2:-1] == ["relay"]  # ... -m fanfare.cli relay SERVICE
+        )
+        assert relays == sorted(spec.name for spec in APPS if spec.has_worker)
 
         # when Ctrl-C reaches it
         started = time.monotonic()

@@ -1,0 +1,193 @@
+"""The relay process: a service's outbox sent to the broker within tens of milliseconds.
+
+``fanfare relay SERVICE`` runs :class:`OutboxRelayLoop`: every
+``OUTBOX_RELAY_POLL_SECONDS`` (0.05) it does what the beat task
+``<service>.relay_outbox`` does (:func:`~services.common.celery_app.relay_outbox_now`),
+sleeping only what is left of the interval. The beat task stays as the safety
+net: with a relay process running, ``OUTBOX_RELAY_INTERVAL_SECONDS`` may stay
+at its 1 s default, and if the process is down events still leave within it.
+
+Two relays at once (this loop and beat, or two loops) are safe: on PostgreSQL
+each pass locks the rows it sends with ``SKIP LOCKED``, so no event goes out
+twice; on SQLite two passes may send the same event, and consumers, which
+apply an event once per id, absorb it.
+
+An outage does not end the loop: a broker or database error is logged once
+when the outage begins (and once when it ends), and the loop tries again
+after a backoff that doubles up to ``max_backoff_seconds``. While the broker
+is down it only pings it, so no pass runs (nor logs) until it answers. What
+was written meanwhile waits in the outbox and goes out on the first pass after.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Protocol
+
+from celery import Celery
+from redis.exceptions import RedisError
+
+from services.common.celery_app import RelayReport, backoff_seconds, relay_outbox_now
+from services.common.outbox import Outbox
+from services.common.runtime import ServiceRuntime
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 5.0
+# The first wait after a failure: short, so a blip costs little latency.
+FIRST_BACKOFF_SECONDS = 0.1
+
+
+class StopSignal(Protocol):
+    """What stops the loop: a ``threading.Event`` or a ``multiprocessing`` one."""
+
+    def is_set(self) -> bool: ...
+
+    def set(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+class OutboxRelayLoop:
+    """Relays one service's outbox every ``poll_seconds`` until stopped."""
+
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        celery: Celery,
+        *,
+        poll_seconds: float | None = None,
+        outbox: Outbox | None = None,
+        stop_signal: StopSignal | None = None,
+        max_backoff_seconds: float = MAX_BACKOFF_SECONDS,
+    ) -> None:
+        self.runtime = runtime
+        self.celery = celery
+        self.outbox = outbox if outbox is not None else runtime.outbox
+        if self.outbox is None:
+            raise ValueError(f"{runtime.service} has no outbox: there is nothing to relay")
+        self.poll_seconds = (
+            poll_seconds if poll_seconds is not None else runtime.settings.outbox_relay_poll_seconds
+        )
+        if self.poll_seconds <= 0:
+            raise ValueError(f"poll_seconds must be above 0, not {self.poll_seconds}")
+        self.max_backoff_seconds = max_backoff_seconds
+        self._stop: StopSignal = stop_signal if stop_signal is not None else threading.Event()
+        self._failures = 0
+        self._outage: str | None = None  # "broker" or "database" while one lasts
+        self._outage_began = 0.0
+        self.passes = 0
+        self.sent = 0
+
+    def stop(self) -> None:
+        """End the loop after the pass under way (at once if it is waiting)."""
+        self._stop.set()
+
+    @property
+    def service(self) -> str:
+        """The producer whose outbox this loop relays (the service's own, in production)."""
+        assert self.outbox is not None
+        return self.outbox.producer
+
+    def run(self) -> None:
+        """Relay every ``poll_seconds`` until :meth:`stop`; outages only slow it down."""
+        log.info("outbox relay of %s: every %.3gs", self.service, self.poll_seconds)
+        while not self._stop.is_set():
+            started = time.monotonic()
+            if self.relay_once():
+                wait = self.poll_seconds - (time.monotonic() - started)
+            else:
+                wait = backoff_seconds(
+                    max(FIRST_BACKOFF_SECONDS, self.poll_seconds),
+                    # bounded: 2**n of a long outage's count would overflow a float
+                    min(self._failures - 1, 16),
+                    cap=self.max_backoff_seconds,
+                )
+            if wait > 0:
+                self._stop.wait(wait)
+        log.info("outbox relay of %s stopped", self.service)
+
+    def run_until_signalled(self) -> None:
+        """:meth:`run` until SIGTERM or SIGINT (from the main thread), which stop it."""
+        with _stopping_on_signals(self):
+            self.run()
+
+    def relay_once(self) -> bool:
+        """One pass (everything pending, as the beat task does); False during an outage."""
+        if self._outage == "broker" and not self._broker_answers():
+            self._failures += 1
+            return False
+        try:
+            report = relay_outbox_now(self.runtime, self.celery, outbox=self.outbox)
+        except Exception as exc:  # the database (or anything else): try again later
+            self._note_outage("database", exc)
+            return False
+        self.passes += 1
+        self.sent += report.sent
+        if report.broker_error is not None:
+            self._note_outage("broker", report.broker_error)
+            return False
+        self._note_recovery(report)
+        return True
+
+    def _broker_answers(self) -> bool:
+        try:
+            self.runtime.redis.ping()
+        except RedisError:
+            return False
+        return True
+
+    def _note_outage(self, kind: str, error: Exception) -> None:
+        self._failures += 1
+        if self._outage == kind:
+            log.debug("outbox relay of %s: %s still unreachable: %s", self.service, kind, error)
+            return
+        if self._outage is None:
+            self._outage_began = time.monotonic()
+        self._outage = kind
+        log.warning(
+            "outbox relay of %s paused: the %s is unreachable (%s); retrying with a backoff "
+            "of up to %.3gs, events wait in the outbox",
+            self.service,
+            kind,
+            error,
+            self.max_backoff_seconds,
+            exc_info=kind == "database",
+        )
+
+    def _note_recovery(self, report: RelayReport) -> None:
+        self._failures = 0
+        if self._outage is None:
+            return
+        # at the pause's level, so that whoever sees the one sees the other
+        log.warning(
+            "outbox relay of %s resumed: the %s answers again after %.1fs; %d events sent",
+            self.service,
+            self._outage,
+            time.monotonic() - self._outage_began,
+            report.sent,
+        )
+        self._outage = None
+
+
+@contextmanager
+def _stopping_on_signals(loop: OutboxRelayLoop) -> Iterator[None]:
+    """SIGTERM and SIGINT stop ``loop`` after its current pass (handlers restored after)."""
+
+    def request_stop(_signum: int, _frame: FrameType | None) -> None:
+        loop.stop()  # only: a handler that logs could re-enter a log call it interrupted
+
+    previous = {
+        signum: signal.signal(signum, request_stop) for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
