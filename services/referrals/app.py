@@ -19,6 +19,7 @@ from services.referrals.models import event_tables
 from services.referrals.packs import apply_pack_event
 from services.referrals.public_views import RedirectFastPath, public_pages
 from services.referrals.settings import ReferralsSettings
+from services.referrals.storable_input import refuse_unstorable_input
 from services.referrals.tasks import register_tasks
 from services.referrals.views import api
 
@@ -40,6 +41,7 @@ def create_app(settings: ReferralsSettings | None = None) -> Flask:
         wsgi = ProxyFix(wsgi, x_for=settings.trusted_proxy_count)
     app.wsgi_app = wsgi  # type: ignore[method-assign]
     _consume_pack_events(runtime, components.directory)
+    refuse_unstorable_input(app)
     app.register_blueprint(api)
     app.register_blueprint(public_pages)
     celery = create_celery(app)

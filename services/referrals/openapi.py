@@ -17,6 +17,7 @@ from flask import Flask
 
 from services.referrals.apidoc import Operation
 from services.referrals.schemas import ErrorSchema
+from services.referrals.storable_input import MAX_ID
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 _RULE_PARAMETER = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>[a-z_]+)>")
@@ -62,13 +63,20 @@ def build_openapi(app: Flask) -> dict[str, Any]:
     return spec.to_dict()
 
 
+def _parameter_schema(converter: str | None) -> dict[str, Any]:
+    if converter == "int":
+        # DatabaseIdConverter: larger ids match no route (404), like any unknown id.
+        return {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+    return {"type": "string"}
+
+
 def _operation(rule: str, operation: Operation) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
         {
             "in": "path",
             "name": match["name"],
             "required": True,
-            "schema": {"type": "integer" if match["converter"] == "int" else "string"},
+            "schema": _parameter_schema(match["converter"]),
         }
         for match in _RULE_PARAMETER.finditer(rule)
     ]

@@ -1,0 +1,58 @@
+"""Inputs the API fuzzer (test_api_fuzz.py) found answered with a 500, each now a clear 4xx."""
+
+from __future__ import annotations
+
+from services.referrals.models import referral_links, shares
+from tests.referrals.conftest import MARKETER, PARTNER, ReferralsHarness, fan
+
+
+def test_a_link_or_share_for_a_pack_id_with_a_nul_character_is_refused_and_not_written(
+    live_pack: ReferralsHarness,
+) -> None:
+    # given a live pack, and a fan sending a pack id with a NUL character in it
+    body = b'{"pack_id": "pack-1\\u0000", "channel": "WHATSAPP"}'
+
+    # when the fan asks for a link and records a share with it
+    link = live_pack.call("POST", "/v1/links", fan(), data=body, content_type="application/json")
+    share = live_pack.call("POST", "/v1/shares", fan(), data=body, content_type="application/json")
+
+    # then both are refused naming the field, and nothing was written
+    for response in (link, share):
+        assert response.status_code == 422
+        assert response.json is not None
+        assert response.json["error"]["code"] == "INVALID_CHARACTERS"
+        assert response.json["error"]["details"] == {"location": "body", "field": "pack_id"}
+    assert live_pack.count(referral_links) == 0
+    assert live_pack.count(shares) == 0
+
+
+def test_reversing_an_order_id_with_an_unpaired_surrogate_is_refused(
+    live_pack: ReferralsHarness,
+) -> None:
+    # given a partner reversing an order whose id holds an unpaired surrogate
+    body = b'{"external_id": "order-\\ud800"}'
+
+    # when it is sent
+    response = live_pack.call(
+        "POST", "/v1/conversions/reverse", PARTNER, data=body, content_type="application/json"
+    )
+
+    # then it is refused naming the field
+    assert response.status_code == 422
+    assert response.json is not None
+    assert response.json["error"]["details"] == {"location": "body", "field": "external_id"}
+
+
+def test_reviewing_a_conversion_id_past_64_bits_is_an_unknown_conversion(
+    referrals: ReferralsHarness,
+) -> None:
+    # given a marketer, and a conversion id no BIGINT can hold
+    # when the marketer reviews it
+    response = referrals.call(
+        "POST", f"/v1/conversions/{2**63}/review", MARKETER, json={"decision": "APPROVE"}
+    )
+
+    # then it is a 404 like any unknown conversion
+    assert response.status_code == 404
+    assert response.json is not None
+    assert response.json["error"]["code"] == "NOT_FOUND"
