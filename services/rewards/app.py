@@ -19,6 +19,7 @@ from services.rewards.issuance import IssuanceContext
 from services.rewards.mailers import build_mailer
 from services.rewards.models import event_tables
 from services.rewards.settings import RewardsSettings
+from services.rewards.storable_input import refuse_unstorable_input
 from services.rewards.tasks import CeleryTaskQueue, beat_schedule, register_tasks
 
 
@@ -59,5 +60,6 @@ def create_app(
     app.extensions["rewards"] = extension
     register_event_handlers(runtime.consumer, extension.issuance)
     register_tasks(celery, runtime, settings, extension)
+    refuse_unstorable_input(app)
     app.register_blueprint(api)
     return app

@@ -63,8 +63,14 @@ def _check_item(session: Session, data: dict[str, Any]) -> None:
         raise InvalidInput(
             "A CODE item needs code_bank_id.", details={"fields": {"code_bank_id": ["Required."]}}
         )
-    if kind == "CODE":
-        code_banks.get_code_bank(session, bank_id=int(data["code_bank_id"]))
+    if data.get("code_bank_id") is not None:
+        # Any kind may name a bank, and the name must hold (the foreign key would refuse it).
+        try:
+            code_banks.get_code_bank(session, bank_id=int(data["code_bank_id"]))
+        except NotFound as exc:
+            raise InvalidInput(
+                exc.message, details={"fields": {"code_bank_id": ["No such code bank."]}}
+            ) from exc
     if kind == "GIFT_CARD" and not (
         data.get("gift_card_amount_cents") and data.get("gift_card_currency")
     ):

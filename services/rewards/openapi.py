@@ -13,6 +13,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from services.rewards import views  # noqa: F401 - registers the endpoints
 from services.rewards.api import ENDPOINTS, EndpointDoc
 from services.rewards.schemas import ErrorSchema
+from services.rewards.storable_input import MAX_ID
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 _CONVERTER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
@@ -38,7 +39,7 @@ def build_openapi() -> dict[str, Any]:
 
 def _operation(doc: EndpointDoc) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
-        {"in": "path", "name": name, "required": True, "schema": {"type": _path_type(doc, name)}}
+        {"in": "path", "name": name, "required": True, "schema": _path_schema(doc, name)}
         for name in _path_names(doc.rule)
     ]
     if doc.query is not None:
@@ -71,8 +72,11 @@ def _path_names_joined(rule: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", _CONVERTER.sub(r"\1", rule)).strip("_")
 
 
-def _path_type(doc: EndpointDoc, name: str) -> str:
-    return "integer" if f"<int:{name}>" in doc.rule else "string"
+def _path_schema(doc: EndpointDoc, name: str) -> dict[str, Any]:
+    if f"<int:{name}>" in doc.rule:
+        # DatabaseIdConverter: larger ids match no route (404), like any unknown id.
+        return {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+    return {"type": "string"}
 
 
 def render_openapi() -> str:

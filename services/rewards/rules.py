@@ -45,7 +45,8 @@ def check_rule(session: Session, rule: dict[str, Any]) -> None:
                 "fields": {name: ["Required for this trigger and reward."] for name in missing}
             },
         )
-    if rule["reward_kind"] == "DISCOUNT_CODE":
+    # Any kind may name a bank, and the name must hold (the foreign key would refuse it).
+    if rule.get("code_bank_id") is not None:
         try:
             get_code_bank(session, bank_id=int(rule["code_bank_id"]))
         except NotFound as exc:

@@ -13,8 +13,11 @@ from services.rewards.deliveries import CHANNELS
 from services.rewards.leaderboard import PERIODS
 from services.rewards.rules import REWARD_KINDS
 from services.rewards.settings import TIER_ORDER
+from services.rewards.storable_input import MAX_ID
 
 MAX_PAGE = 100
+# The largest value of an INTEGER column (counts, caps, stock); ids are BIGINT (MAX_ID).
+MAX_INT32 = 2**31 - 1
 
 
 class UtcDateTime(fields.DateTime):
@@ -182,14 +185,14 @@ class RuleCreateSchema(RequiredFieldsSchema):
     key = fields.Str(allow_none=True, validate=validate.Length(min=1, max=80))
     name = fields.Str(validate=validate.Length(min=1, max=120))
     trigger = fields.Str(validate=validate.OneOf(TRIGGERS))
-    trigger_clicks = fields.Int(allow_none=True, validate=validate.Range(min=1))
+    trigger_clicks = fields.Int(allow_none=True, validate=validate.Range(min=1, max=MAX_INT32))
     trigger_tier = fields.Str(allow_none=True, validate=validate.OneOf(TIER_ORDER[1:]))
     pack_id = fields.Str(allow_none=True, validate=validate.Length(min=1, max=64))
     tag = fields.Str(allow_none=True, validate=validate.Length(min=1, max=60))
     reward_kind = fields.Str(validate=validate.OneOf(REWARD_KINDS))
     points = fields.Int(allow_none=True, validate=validate.Range(min=1, max=1_000_000))
     badge_code = fields.Str(allow_none=True, validate=validate.Length(min=1, max=60))
-    code_bank_id = fields.Int(allow_none=True)
+    code_bank_id = fields.Int(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     gift_card_amount_cents = fields.Int(
         allow_none=True, validate=validate.Range(min=1, max=1_000_000)
     )
@@ -197,10 +200,10 @@ class RuleCreateSchema(RequiredFieldsSchema):
         allow_none=True, validate=validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code.")
     )
     note_template = fields.Str(allow_none=True, validate=validate.Length(min=1, max=2000))
-    cap_per_day = fields.Int(allow_none=True, validate=validate.Range(min=1))
-    cap_per_week = fields.Int(allow_none=True, validate=validate.Range(min=1))
-    cap_total = fields.Int(allow_none=True, validate=validate.Range(min=1))
-    budget = fields.Int(allow_none=True, validate=validate.Range(min=1))
+    cap_per_day = fields.Int(allow_none=True, validate=validate.Range(min=1, max=MAX_INT32))
+    cap_per_week = fields.Int(allow_none=True, validate=validate.Range(min=1, max=MAX_INT32))
+    cap_total = fields.Int(allow_none=True, validate=validate.Range(min=1, max=MAX_INT32))
+    budget = fields.Int(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     paused = fields.Bool()
 
 
@@ -244,7 +247,7 @@ class RuleListSchema(Schema):
 
 class CodeBankCreateSchema(Schema):
     name = fields.Str(required=True, validate=validate.Length(min=1, max=120))
-    low_stock_threshold = fields.Int(load_default=10, validate=validate.Range(min=0))
+    low_stock_threshold = fields.Int(load_default=10, validate=validate.Range(min=0, max=MAX_INT32))
 
 
 class CodeBankSchema(Schema):
@@ -293,9 +296,11 @@ class CatalogItemCreateSchema(RequiredFieldsSchema):
     description = fields.Str(validate=validate.Length(max=2000))
     kind = fields.Str(validate=validate.OneOf(ITEM_KINDS))
     cost_points = fields.Int(validate=validate.Range(min=1, max=10_000_000))
-    stock = fields.Int(allow_none=True, validate=validate.Range(min=0))
-    code_bank_id = fields.Int(allow_none=True)
-    gift_card_amount_cents = fields.Int(allow_none=True, validate=validate.Range(min=1))
+    stock = fields.Int(allow_none=True, validate=validate.Range(min=0, max=MAX_INT32))
+    code_bank_id = fields.Int(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
+    gift_card_amount_cents = fields.Int(
+        allow_none=True, validate=validate.Range(min=1, max=1_000_000)
+    )
     gift_card_currency = fields.Str(
         allow_none=True, validate=validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code.")
     )
@@ -328,7 +333,7 @@ class CatalogQuerySchema(Schema):
 
 
 class RedeemSchema(Schema):
-    item_id = fields.Int(required=True)
+    item_id = fields.Int(required=True, validate=validate.Range(min=1, max=MAX_ID))
     idempotency_key = fields.Str(
         load_default=None, validate=validate.Length(min=1, max=80), allow_none=True
     )
