@@ -156,10 +156,17 @@ def page_size(node: FieldNode, variables: Mapping[str, Any], limits: QueryLimits
             value = None
         if value is None:
             return None
-        if not isinstance(value, int) or value < 0 or value > limits.max_page_size:
+        # A variable is checked here before graphql-core coerces it: "10", 10.0 or true
+        # are refused with the same message, which says what a page size is.
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or value < 0
+            or value > limits.max_page_size
+        ):
             raise BadUserInput(
-                f"'{argument.name.value}' on '{node.name.value}' must be between 0 and "
-                f"{limits.max_page_size}.",
+                f"'{argument.name.value}' on '{node.name.value}' must be a whole number "
+                f"between 0 and {limits.max_page_size}.",
                 argument=argument.name.value,
                 limit=limits.max_page_size,
             )

@@ -99,3 +99,19 @@ def test_a_variable_of_the_wrong_type_is_a_bad_request_naming_the_variable(
         [error] = response.json["errors"]
         assert error["extensions"]["code"] == "BAD_USER_INPUT", error
         assert named in error["message"], error
+
+
+def test_a_page_size_that_is_not_a_number_is_refused_with_what_a_page_size_is(
+    client: FlaskClient,
+) -> None:
+    # Given page sizes sent as variables of the wrong JSON type
+    query = "query ($first: Int) { contentPacks(first: $first) { totalCount } }"
+    for first in ["10", 10.5, True]:
+        # When each is posted
+        response = post_graphql(client, query, {"first": first})
+
+        # Then it is refused as bad input, saying a page size is a whole number in range
+        assert response.status_code == 400, response.json
+        [error] = response.json["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "must be a whole number between 0 and 100" in error["message"], error
