@@ -149,7 +149,7 @@ class Process:
     """What one container of the project image runs."""
 
     service: str
-    kind: str  # "web", "worker", "migrate"
+    kind: str  # "web", "worker", "relay", "migrate"
     app: AppSpec
     words: tuple[str, ...]
 
@@ -186,7 +186,7 @@ def process_of(name: str, service: Mapping[str, Any]) -> Process:
         matching = [spec for spec in APPS if spec.wsgi_target == targets[0]]
         assert matching, f"{name}: {targets[0]} is no app's WSGI target in fanfare.apps"
         return Process(name, "web", matching[0], tuple(words))
-    if words[:2] in (["fanfare", "worker"], ["fanfare", "migrate"]):
+    if words[:2] in (["fanfare", "worker"], ["fanfare", "relay"], ["fanfare", "migrate"]):
         assert len(words) > 2, f"{name}: {' '.join(words)} names no app"
         assert words[2] in APPS_BY_NAME, f"{name}: {words[2]!r} is not an app in fanfare.apps"
         return Process(name, words[1], APPS_BY_NAME[words[2]], tuple(words))
@@ -310,8 +310,8 @@ def test_every_container_of_the_project_image_runs_a_command_of_one_app(
     # When its command is read
     kinds = {name: process_of(name, service).kind for name, service in services.items()}
 
-    # Then each is a gunicorn app, a Celery worker or a migration of a known app
-    assert set(kinds.values()) == {"web", "worker", "migrate"}
+    # Then each is a gunicorn app, a Celery worker, an outbox relay or a migration of a known app
+    assert set(kinds.values()) == {"web", "worker", "relay", "migrate"}
 
 
 def test_every_app_gets_a_web_server_its_migrations_and_its_workers(
@@ -320,13 +320,15 @@ def test_every_app_gets_a_web_server_its_migrations_and_its_workers(
     # Given the containers of the project image
     # When they are grouped by app
     # Then each app has exactly one web service and one migration, and workers
-    # exactly where fanfare.apps says the app has Celery tasks
+    # exactly where fanfare.apps says the app has Celery tasks, and there one
+    # outbox relay process
     for spec in APPS:
         mine = [process for process in processes if process.app == spec]
         assert [p.kind for p in mine].count("web") == 1, spec.name
         assert [p.kind for p in mine].count("migrate") == 1, spec.name
         workers = [p for p in mine if p.kind == "worker"]
         assert bool(workers) == spec.has_worker, (spec.name, [p.service for p in workers])
+        assert [p.kind for p in mine].count("relay") == int(spec.has_worker), spec.name
 
 
 def test_gunicorn_serves_each_app_from_its_wsgi_module_with_threaded_workers(
@@ -358,8 +360,8 @@ def test_gunicorn_serves_each_app_from_its_wsgi_module_with_threaded_workers(
 def test_every_fanfare_command_in_compose_is_accepted_by_the_fanfare_cli(
     processes: list[Process],
 ) -> None:
-    # Given every `fanfare worker ...` and `fanfare migrate ...` command
-    commands = [p for p in processes if p.kind in ("worker", "migrate")]
+    # Given every `fanfare worker ...`, `fanfare relay ...` and `fanfare migrate ...` command
+    commands = [p for p in processes if p.kind in ("worker", "relay", "migrate")]
     assert commands
 
     for process in commands:
@@ -372,7 +374,7 @@ def test_every_fanfare_command_in_compose_is_accepted_by_the_fanfare_cli(
             pytest.fail(f"{process.service}: {' '.join(process.words)}: {exc.format_message()}")
 
         # Then it names an app that has what the command needs
-        if process.kind == "worker":
+        if process.kind in ("worker", "relay"):
             assert process.app.has_worker, f"{process.service}: {process.app.name} has no worker"
 
 
@@ -464,6 +466,20 @@ def test_exactly_one_worker_per_service_runs_beat(
         assert len(beats) == 1, (spec.name, [p.service for p in beats])
         deploy = compose["services"][beats[0].service].get("deploy") or {}
         assert int(deploy.get("replicas", 1)) == 1, beats[0].service
+
+
+def test_each_outbox_relay_runs_one_replica_and_may_finish_its_pass_on_stop(
+    compose: dict[str, Any], processes: list[Process]
+) -> None:
+    # Given the outbox relay processes (`fanfare relay <app>`)
+    relays = [p for p in processes if p.kind == "relay"]
+    assert relays
+
+    for process in relays:
+        service = compose["services"][process.service]
+        # Then each is one replica, given a grace period to end its pass on SIGTERM
+        assert int((service.get("deploy") or {}).get("replicas", 1)) == 1, process.service
+        assert service.get("stop_grace_period"), process.service
 
 
 # ---------------------------------------------------------------------------
