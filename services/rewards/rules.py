@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.outbox import utcnow
+from services.common.sql import insert_ignoring_conflicts
 from services.rewards.code_banks import get_code_bank
-from services.rewards.errors import InvalidInput, NotFound
+from services.rewards.errors import Conflict, InvalidInput, NotFound
 from services.rewards.models import rewards, rules
 from services.rewards.rule_cache import bump_rules_version
 
@@ -60,11 +62,15 @@ def create_rule(session: Session, *, data: dict[str, Any]) -> dict[str, Any]:
     rule = {"paused": False, **data}
     check_rule(session, rule)
     now = utcnow()
+    # The key is unique: the database decides, so two marketers racing get one rule each
+    # only if their keys differ.
     rule_id = session.execute(
-        insert(rules)
+        insert_ignoring_conflicts(session, rules)
         .values(**rule, budget_spent=0, created_at=now, updated_at=now)
         .returning(rules.c.id)
-    ).scalar_one()
+    ).scalar()
+    if rule_id is None:
+        raise _key_taken(str(rule.get("key")))
     bump_rules_version(session)
     return get_rule(session, rule_id=int(rule_id))
 
@@ -73,11 +79,24 @@ def update_rule(session: Session, *, rule_id: int, changes: dict[str, Any]) -> d
     """Change a rule, e.g. pause it; rewards already issued stay."""
     merged = {**get_rule(session, rule_id=rule_id), **changes}
     check_rule(session, merged)
-    session.execute(
-        update(rules).where(rules.c.id == rule_id).values(**changes, updated_at=utcnow())
-    )
+    try:
+        with session.begin_nested():
+            session.execute(
+                update(rules).where(rules.c.id == rule_id).values(**changes, updated_at=utcnow())
+            )
+    except IntegrityError as exc:
+        # Foreign keys are checked above; the one constraint left is the unique key.
+        raise _key_taken(str(changes.get("key"))) from exc
     bump_rules_version(session)
     return get_rule(session, rule_id=rule_id)
+
+
+def _key_taken(key: str) -> Conflict:
+    return Conflict(
+        f"A rule with key {key!r} exists already; pick another key or change that rule.",
+        code="KEY_TAKEN",
+        details={"fields": {"key": ["Taken by another rule."]}},
+    )
 
 
 def get_rule(session: Session, *, rule_id: int) -> dict[str, Any]:

@@ -158,3 +158,25 @@ def test_a_redemption_of_an_item_id_past_64_bits_is_refused(driver: RewardsDrive
     # then it is refused naming the field
     assert response.status_code == 422
     assert list(response.json["error"]["details"]["fields"]) == ["item_id"]
+
+
+def test_a_second_rule_with_a_taken_key_is_a_conflict_and_not_written(
+    driver: RewardsDriver,
+) -> None:
+    # given a rule with the key "spring-shares", and another rule
+    rule = {"name": "Shares", "trigger": "SHARE_RECORDED", "reward_kind": "POINTS", "points": 5}
+    first = driver.call("POST", "/v1/rules", json={**rule, "key": "spring-shares"})
+    other = driver.call("POST", "/v1/rules", json={**rule, "key": "autumn-shares"})
+    assert (first.status_code, other.status_code) == (201, 201)
+
+    # when a marketer creates one more with that key, and gives the other rule that key
+    again = driver.call("POST", "/v1/rules", json={**rule, "key": "spring-shares"})
+    renamed = driver.call("PATCH", f"/v1/rules/{other.json['id']}", json={"key": "spring-shares"})
+
+    # then both are 409 KEY_TAKEN naming the key, and the rules are as they were
+    for response in (again, renamed):
+        assert response.status_code == 409
+        assert response.json["error"]["code"] == "KEY_TAKEN"
+        assert list(response.json["error"]["details"]["fields"]) == ["key"]
+    keys = [item["key"] for item in driver.call("GET", "/v1/rules").json["items"]]
+    assert keys == ["spring-shares", "autumn-shares"]
