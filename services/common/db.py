@@ -27,6 +27,10 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Set on the connections of Database.reading(): their transactions only read.
+READ_ONLY_OPTION = "fanfare_read_only"
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -63,7 +67,11 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_immediate(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(READ_ONLY_OPTION):
+        # A reader takes a WAL snapshot and no lock: it never waits for, nor holds up, a writer.
+        connection.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -73,6 +81,9 @@ class Database:
         self.url = url
         self.engine = create_db_engine(url, connect_timeout=connect_timeout)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessionmaker = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        )
 
     @property
     def dialect(self) -> str:
@@ -82,6 +93,16 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """A session in a transaction: committed on success, rolled back on error."""
         with self.sessionmaker.begin() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only: on SQLite a snapshot that takes no write lock, so
+        it neither waits for a writer nor holds one up (on PostgreSQL it is
+        :meth:`transaction`). Write in :meth:`transaction`: a write here would have
+        to take SQLite's lock mid-transaction and can fail with "database is locked".
+        """
+        with self._read_sessionmaker.begin() as session:
             yield session
 
     def ping(self) -> None:
