@@ -7,6 +7,7 @@ from flask import Flask
 from services.common.app import create_service_app
 from services.common.celery_app import create_celery
 from services.common.runtime import ServiceRuntime
+from services.common.storable_input import refuse_unstorable_input
 from services.content.context import ContentContext
 from services.content.fans import apply_tier_changed
 from services.content.imaging import PillowImagePipeline
@@ -15,7 +16,6 @@ from services.content.models import event_tables
 from services.content.settings import ContentSettings
 from services.content.signed_urls import SignedUrlCache
 from services.content.signing import UrlSigner
-from services.content.storable_input import refuse_unstorable_input
 from services.content.storage import storage_from_settings
 from services.content.tasks import PROCESS_ASSET, QUEUE, register_tasks
 from services.content.views import api

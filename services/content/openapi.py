@@ -16,9 +16,9 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from marshmallow import Schema
 
+from services.common.storable_input import MAX_ID
 from services.content.apidoc import ApiDoc, doc_of
 from services.content.schemas import ErrorSchema
-from services.content.storable_input import MAX_ID
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")

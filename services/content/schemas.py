@@ -6,9 +6,9 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
+from services.common.storable_input import is_storable
 from services.content.models import CHANNELS, PURPOSES, SENTIMENTS, TIERS
 from services.content.packs import MAX_BATCH_IDS, MAX_PAGE_SIZE
-from services.content.storable_input import is_storable
 
 PACK_STATUSES = ("DRAFT", "PUBLISHED", "ARCHIVED")
 ASSET_STATUSES = ("PROCESSING", "READY", "FAILED")
@@ -185,7 +185,7 @@ class ContentPackBatchSchema(Schema):
 
 
 def _storable(text: str) -> None:
-    # JSON bodies, paths and queries are checked before the view (storable_input.py); a
+    # JSON bodies, paths and queries are checked before the view (common storable_input); a
     # multipart form is read by its view alone, under the upload's own size limit.
     if not is_storable(text):
         raise ValidationError("Remove the NUL character (\\u0000) or unpaired surrogate.")

@@ -13,13 +13,13 @@ from services.common.app import create_service_app
 from services.common.celery_app import create_celery
 from services.common.events import Event
 from services.common.runtime import ServiceRuntime
+from services.common.storable_input import refuse_unstorable_input
 from services.referrals.components import build_components
 from services.referrals.directory import LinkDirectory
 from services.referrals.models import event_tables
 from services.referrals.packs import apply_pack_event
 from services.referrals.public_views import RedirectFastPath, public_pages
 from services.referrals.settings import ReferralsSettings
-from services.referrals.storable_input import refuse_unstorable_input
 from services.referrals.tasks import register_tasks
 from services.referrals.views import api
 

@@ -15,9 +15,9 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 
+from services.common.storable_input import MAX_ID
 from services.referrals.apidoc import Operation
 from services.referrals.schemas import ErrorSchema
-from services.referrals.storable_input import MAX_ID
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 _RULE_PARAMETER = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>[a-z_]+)>")

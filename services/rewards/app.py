@@ -7,6 +7,7 @@ from flask import Flask
 from services.common.app import create_service_app
 from services.common.celery_app import create_celery
 from services.common.runtime import ServiceRuntime
+from services.common.storable_input import refuse_unstorable_input
 from services.rewards import views  # noqa: F401 - registers the endpoints on the blueprint
 from services.rewards.api import api
 from services.rewards.catalog import RedemptionContext
@@ -19,7 +20,6 @@ from services.rewards.issuance import IssuanceContext
 from services.rewards.mailers import build_mailer
 from services.rewards.models import event_tables
 from services.rewards.settings import RewardsSettings
-from services.rewards.storable_input import refuse_unstorable_input
 from services.rewards.tasks import CeleryTaskQueue, beat_schedule, register_tasks
 
 

@@ -10,10 +10,10 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from services.common.storable_input import MAX_ID
 from services.rewards import views  # noqa: F401 - registers the endpoints
 from services.rewards.api import ENDPOINTS, EndpointDoc
 from services.rewards.schemas import ErrorSchema
-from services.rewards.storable_input import MAX_ID
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 _CONVERTER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")

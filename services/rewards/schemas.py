@@ -7,13 +7,13 @@ from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.common.storable_input import MAX_ID
 from services.rewards.catalog import ITEM_KINDS
 from services.rewards.deeds import TRIGGERS
 from services.rewards.deliveries import CHANNELS
 from services.rewards.leaderboard import PERIODS
 from services.rewards.rules import REWARD_KINDS
 from services.rewards.settings import TIER_ORDER
-from services.rewards.storable_input import MAX_ID
 
 MAX_PAGE = 100
 # The largest value of an INTEGER column (counts, caps, stock); ids are BIGINT (MAX_ID).
