@@ -51,7 +51,6 @@ sys.path.insert(0, str(ROOT))
 
 from fanfare.embedded import EmbeddedRedis, free_port  # noqa: E402
 from gateway.app import create_app as create_gateway_app  # noqa: E402
-from gateway.app import freeze_startup_objects  # noqa: E402
 from gateway.core.context import Caller, GraphQLContext  # noqa: E402
 from gateway.core.engine import OperationRequest  # noqa: E402
 from gateway.core.loaders import RequestLoaders  # noqa: E402
@@ -59,6 +58,7 @@ from gateway.identity.users import create_user  # noqa: E402
 from gateway.models import User  # noqa: E402
 from gateway.settings import GatewaySettings  # noqa: E402
 from services.common import migrations  # noqa: E402
+from services.common.gc_freeze import freeze_startup_objects  # noqa: E402
 from services.common.internal_auth import Principal, issue_internal_token  # noqa: E402
 from tests.gateway.platform import CREATE_LINK, CallCounter, Services, publish_packs, service_apps  # noqa: E402  # noqa: E402
 

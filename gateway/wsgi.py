@@ -1,6 +1,7 @@
 """WSGI entry point: ``gunicorn gateway.wsgi:app``."""
 
-from gateway.app import create_app, freeze_startup_objects
+from gateway.app import create_app
+from services.common.gc_freeze import freeze_startup_objects
 from services.common.prompt_close import close_gunicorn_connections_promptly
 
 app = create_app()

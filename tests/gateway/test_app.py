@@ -7,11 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.app import (
-    GC_FIRST_GENERATION_THRESHOLD,
-    collect_garbage_less_often,
-    freeze_startup_objects,
-)
+from gateway.app import GC_FIRST_GENERATION_THRESHOLD, collect_garbage_less_often
+from services.common.gc_freeze import freeze_startup_objects
 
 
 @pytest.fixture
