@@ -22,6 +22,7 @@ from services.common.metrics import init_metrics
 from services.common.outbox import EventConsumer, EventTables, Outbox
 from services.common.runtime import ServiceRuntime
 from services.common.settings import CommonSettings
+from services.common.storable_input import refuse_unstorable_input
 
 
 def create_service_app(
@@ -77,6 +78,10 @@ def create_service_app(
             app, audience=service, secret=settings.internal_token_secret.get_secret_value()
         )
         app.add_url_rule("/v1/principal", "principal", _principal_view, methods=["GET"])
+        # The services' JSON APIs refuse text and ids no column can hold, before any view
+        # (the gateway, which answers GraphQL, has its own input rules). Here, so that the
+        # id converter is in place before the service registers its routes.
+        refuse_unstorable_input(app)
     return app
 
 

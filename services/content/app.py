@@ -7,7 +7,6 @@ from flask import Flask
 from services.common.app import create_service_app
 from services.common.celery_app import create_celery
 from services.common.runtime import ServiceRuntime
-from services.common.storable_input import refuse_unstorable_input
 from services.content.context import ContentContext
 from services.content.fans import apply_tier_changed
 from services.content.imaging import PillowImagePipeline
@@ -48,7 +47,6 @@ def create_app(settings: ContentSettings | None = None) -> Flask:
     app.extensions["content"] = context
     runtime.consumer.on("rewards.tier_changed")(apply_tier_changed)
     register_tasks(celery, context)
-    refuse_unstorable_input(app)
     app.register_blueprint(api)
     app.register_blueprint(media)
     return app

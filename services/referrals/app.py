@@ -13,7 +13,6 @@ from services.common.app import create_service_app
 from services.common.celery_app import create_celery
 from services.common.events import Event
 from services.common.runtime import ServiceRuntime
-from services.common.storable_input import refuse_unstorable_input
 from services.referrals.components import build_components
 from services.referrals.directory import LinkDirectory
 from services.referrals.models import event_tables
@@ -41,7 +40,6 @@ def create_app(settings: ReferralsSettings | None = None) -> Flask:
         wsgi = ProxyFix(wsgi, x_for=settings.trusted_proxy_count)
     app.wsgi_app = wsgi  # type: ignore[method-assign]
     _consume_pack_events(runtime, components.directory)
-    refuse_unstorable_input(app)
     app.register_blueprint(api)
     app.register_blueprint(public_pages)
     celery = create_celery(app)

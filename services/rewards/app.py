@@ -7,7 +7,6 @@ from flask import Flask
 from services.common.app import create_service_app
 from services.common.celery_app import create_celery
 from services.common.runtime import ServiceRuntime
-from services.common.storable_input import refuse_unstorable_input
 from services.rewards import views  # noqa: F401 - registers the endpoints on the blueprint
 from services.rewards.api import api
 from services.rewards.catalog import RedemptionContext
@@ -60,6 +59,5 @@ def create_app(
     app.extensions["rewards"] = extension
     register_event_handlers(runtime.consumer, extension.issuance)
     register_tasks(celery, runtime, settings, extension)
-    refuse_unstorable_input(app)
     app.register_blueprint(api)
     return app
