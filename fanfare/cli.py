@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from fanfare.apps import APPS, APPS_BY_NAME, get_app_spec
+from fanfare.dead_letter_commands import all_services, dead_letters, refuse_one_database_for_many
 from services.common import migrations
 
 SERVICE_CHOICE = click.Choice([spec.name for spec in APPS])
@@ -178,12 +179,8 @@ def purge_events(services: tuple[str, ...]) -> None:
     from services.common.db import Database
     from services.common.event_retention import purge_event_tables
 
-    names = services or tuple(spec.name for spec in APPS if spec.has_worker)
-    if os.environ.get("DATABASE_URL") and len(names) > 1:
-        raise click.UsageError(
-            "DATABASE_URL names one database; name the service it belongs to, "
-            "e.g. 'fanfare events purge --service content'."
-        )
+    refuse_one_database_for_many(services, "fanfare events purge --service content")
+    names = services or all_services()
     for name in names:
         spec = get_app_spec(name)
         try:
@@ -205,8 +202,12 @@ def purge_events(services: tuple[str, ...]) -> None:
         click.echo(
             f"{name}: purged {report.outbox_events} outbox events sent more than "
             f"{settings.outbox_retention_days} days ago, {report.processed_events} "
-            f"processed events older than {settings.processed_events_retention_days} days"
+            f"processed events older than {settings.processed_events_retention_days} days, "
+            f"{report.resolved_dead_letters} dead letters of events applied since"
         )
+
+
+events.add_command(dead_letters)
 
 
 def _add_app_commands() -> None:

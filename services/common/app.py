@@ -69,9 +69,7 @@ def create_service_app(
 
     _init_request_id(app)
     register_error_handlers(app)
-    init_metrics(
-        app, service=service, count_backlog=runtime.count_backlog if event_tables else None
-    )
+    init_metrics(app, service=service, extra=runtime.scrape_time_gauges())
     app.register_blueprint(health_blueprint)
     if require_token:
         require_internal_token(

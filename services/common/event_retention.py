@@ -8,7 +8,12 @@ forever. This module deletes:
   unsent row is never purged, whatever its age: it is an event still owed to
   its consumers;
 - ``processed_events`` rows processed more than
-  ``PROCESSED_EVENTS_RETENTION_DAYS`` ago (default 30).
+  ``PROCESSED_EVENTS_RETENTION_DAYS`` ago (default 30);
+- ``dead_letters`` rows of events that have been applied since (sent again with
+  ``fanfare events dead-letters retry``): resolved, whatever their age. Every
+  other dead letter stays until someone discards it
+  (:mod:`services.common.dead_letters`). They go first, while the
+  ``processed_events`` rows that show them applied are still there.
 
 Why the inbox must outlive the outbox: a ``processed_events`` row is what makes
 a second delivery of an event change nothing. A producer may send an event
@@ -49,6 +54,8 @@ from typing import Any, Final, cast
 from sqlalchemy import Column, CursorResult, Delete, Select, Table, any_, delete, func, select
 
 from services.common.db import Database
+from services.common.dead_letters import delete_resolved_dead_letters
+from services.common.metrics import EVENT_ROWS_PURGED
 from services.common.outbox import EventTables, utcnow
 from services.common.runtime import ServiceRuntime
 
@@ -69,6 +76,7 @@ class PurgeReport:
     outbox_events: int
     processed_events: int
     complete: bool
+    resolved_dead_letters: int = 0
 
 
 @dataclass
@@ -115,6 +123,7 @@ def purge_event_tables(
         ),
     ]
     deadline = time.monotonic() + time_budget_seconds
+    resolved_dead_letters = delete_resolved_dead_letters(db, tables)
     while True:
         for target in targets:
             if not target.done:
@@ -127,17 +136,21 @@ def purge_event_tables(
         outbox_events=targets[0].deleted,
         processed_events=targets[1].deleted,
         complete=all(target.done for target in targets),
+        resolved_dead_letters=resolved_dead_letters,
     )
     log.info(
-        "event tables purged: %d outbox events sent before %s, %d processed events before %s%s",
+        "event tables purged: %d outbox events sent before %s, %d processed events before %s, "
+        "%d dead letters of events applied since%s",
         report.outbox_events,
         targets[0].cutoff.isoformat(),
         report.processed_events,
         targets[1].cutoff.isoformat(),
+        report.resolved_dead_letters,
         "" if report.complete else " (time budget spent; the next run goes on)",
         extra={
             "outbox_events_purged": report.outbox_events,
             "processed_events_purged": report.processed_events,
+            "resolved_dead_letters_purged": report.resolved_dead_letters,
             "purge_complete": report.complete,
         },
     )
@@ -151,13 +164,20 @@ def purge_service_event_tables(
     if runtime.event_tables is None:
         return None
     settings = runtime.settings
-    return purge_event_tables(
+    report = purge_event_tables(
         runtime.db,
         runtime.event_tables,
         outbox_retention_days=settings.outbox_retention_days,
         processed_events_retention_days=settings.processed_events_retention_days,
         time_budget_seconds=time_budget_seconds,
     )
+    for table, deleted in (
+        ("outbox_events", report.outbox_events),
+        ("processed_events", report.processed_events),
+        ("dead_letters", report.resolved_dead_letters),
+    ):
+        EVENT_ROWS_PURGED.labels(runtime.service, table).inc(deleted)
+    return report
 
 
 def oldest_rows_before(

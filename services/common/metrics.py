@@ -1,4 +1,4 @@
-"""Prometheus metrics: request counts and latencies, task outcomes, outbox backlog.
+"""Prometheus metrics: requests, task outcomes, outbox backlog, dead letters, purges.
 
 With ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn workers and the Celery worker
 of one service share it), ``/metrics`` sums every process of the service,
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from flask import Flask, Response, g, request
 from prometheus_client import (
@@ -48,24 +48,49 @@ TASK_OUTCOMES = Counter(
 )
 
 
-class OutboxBacklogCollector(Collector):
-    """Reads the number of unsent outbox events at scrape time."""
+class _ScrapeTimeGauge(Collector):
+    """A per-service gauge read when Prometheus scrapes; NaN if it cannot be read then."""
 
-    def __init__(self, service: str, count_backlog: Callable[[], int]) -> None:
+    name: str
+    documentation: str
+
+    def __init__(self, service: str, read: Callable[[], int]) -> None:
         self.service = service
-        self.count_backlog = count_backlog
+        self.read = read
 
     def collect(self) -> Iterable[Metric]:
-        family = GaugeMetricFamily(
-            "fanfare_outbox_backlog",
-            "Outbox events written but not yet relayed to the broker.",
-            labels=["service"],
-        )
+        family = GaugeMetricFamily(self.name, self.documentation, labels=["service"])
         try:
-            family.add_metric([self.service], float(self.count_backlog()))
+            family.add_metric([self.service], float(self.read()))
         except Exception:
             family.add_metric([self.service], float("nan"))
         yield family
+
+
+class OutboxBacklogCollector(_ScrapeTimeGauge):
+    """Reads the number of unsent outbox events at scrape time."""
+
+    name = "fanfare_outbox_backlog"
+    documentation = "Outbox events written but not yet relayed to the broker."
+
+
+class DeadLettersCollector(_ScrapeTimeGauge):
+    """Reads the number of dead letters nobody has dealt with yet, at scrape time."""
+
+    name = "fanfare_dead_letters"
+    documentation = (
+        "Work parked in dead_letters after its retries and not yet done or discarded "
+        "(fanfare events dead-letters list)."
+    )
+
+
+EVENT_ROWS_PURGED = Counter(
+    "fanfare_event_rows_purged_total",
+    "Rows the periodic retention purge deleted, by service and table "
+    "(outbox_events, processed_events, dead_letters).",
+    ["service", "table"],
+    registry=_METRICS_REGISTRY,
+)
 
 
 def scrape_registry(extra: Iterable[Collector] = ()) -> CollectorRegistry:
@@ -86,11 +111,8 @@ class _ProcessMetrics(Collector):
         yield from _METRICS_REGISTRY.collect()
 
 
-def init_metrics(app: Flask, *, service: str, count_backlog: Callable[[], int] | None) -> None:
-    """Time every request and serve ``GET /metrics``."""
-    extra: list[Collector] = []
-    if count_backlog is not None:
-        extra.append(OutboxBacklogCollector(service, count_backlog))
+def init_metrics(app: Flask, *, service: str, extra: Sequence[Collector] = ()) -> None:
+    """Time every request and serve ``GET /metrics`` (with ``extra`` read at scrape time)."""
 
     @app.before_request
     def _start_timer() -> None:

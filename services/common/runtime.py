@@ -7,9 +7,12 @@ from typing import TYPE_CHECKING
 
 import redis
 from flask import current_app
+from prometheus_client.registry import Collector
 
 from services.common.db import Database
+from services.common.dead_letters import count_dead_letters
 from services.common.delivery_receipts import DeliveryReceipts
+from services.common.metrics import DeadLettersCollector, OutboxBacklogCollector
 from services.common.outbox import EventConsumer, EventTables, Outbox
 from services.common.settings import CommonSettings
 
@@ -37,8 +40,22 @@ class ServiceRuntime:
     def count_backlog(self) -> int:
         if self.outbox is None:
             return 0
-        with self.db.transaction() as session:
+        with self.db.reading() as session:
             return self.outbox.backlog(session)
+
+    def count_dead_letters(self) -> int:
+        if self.event_tables is None:
+            return 0
+        return count_dead_letters(self.db, self.event_tables)
+
+    def scrape_time_gauges(self) -> list[Collector]:
+        """What ``/metrics`` reads from the database when scraped: outbox backlog, dead letters."""
+        if self.event_tables is None:
+            return []
+        return [
+            OutboxBacklogCollector(self.service, self.count_backlog),
+            DeadLettersCollector(self.service, self.count_dead_letters),
+        ]
 
     def ping_broker(self) -> None:
         self.redis.ping()

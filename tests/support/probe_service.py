@@ -1,8 +1,10 @@
 """A tiny service built only from the common plumbing, to prove that plumbing.
 
-It owns one table, ``notes``. ``probe.noted`` events add a note; ``probe.poison``
-events always fail. The worker runs it as ``tests.support.probe_service:celery``
-with the same environment variables a real service reads.
+It owns two tables, ``notes`` and ``fixes``. ``probe.noted`` events add a note;
+``probe.poison`` events always fail; ``probe.needs_fix`` events fail until their
+id is in ``fixes`` (an operator fixed the cause), then add a note. The worker
+runs it as ``tests.support.probe_service:celery`` with the same environment
+variables a real service reads.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ notes = Table(
     Column("event_id", String(36), nullable=False),
     Column("text", String(200), nullable=False),
 )
+fixes = Table("fixes", metadata, Column("event_id", String(36), primary_key=True))
 
 
 class ProbeSettings(CommonSettings):
@@ -57,12 +60,24 @@ def create_app(settings: ProbeSettings | None = None) -> Flask:
     def add_note(session: Session, event: Event) -> None:
         session.execute(notes.insert().values(event_id=event.id, text=event.payload["text"]))
 
+    @runtime.consumer.on("probe.needs_fix")
+    def add_note_once_fixed(session: Session, event: Event) -> None:
+        if session.scalar(select(fixes.c.event_id).where(fixes.c.event_id == event.id)) is None:
+            raise RuntimeError(f"event {event.id} needs a fix first")
+        session.execute(notes.insert().values(event_id=event.id, text=event.payload["text"]))
+
     @runtime.consumer.on("probe.poison")
     def always_fail(_session: Session, event: Event) -> None:
         raise RuntimeError(f"poison event {event.id} cannot be applied")
 
     create_celery(app)
     return app
+
+
+def fix(runtime: ServiceRuntime, event_id: str) -> None:
+    """What an operator does before sending a ``probe.needs_fix`` event again."""
+    with runtime.db.transaction() as session:
+        session.execute(fixes.insert().values(event_id=event_id))
 
 
 def count_notes(runtime: ServiceRuntime, event_id: str) -> int:
