@@ -11,7 +11,12 @@ from pathlib import Path
 import click
 
 from fanfare.apps import APPS, APPS_BY_NAME, get_app_spec
-from fanfare.dead_letter_commands import all_services, dead_letters, refuse_one_database_for_many
+from fanfare.dead_letter_commands import (
+    all_services,
+    dead_letters,
+    each_service_option,
+    refuse_one_database_for_many,
+)
 from services.common import migrations
 
 SERVICE_CHOICE = click.Choice([spec.name for spec in APPS])
@@ -161,13 +166,7 @@ def events() -> None:
 
 
 @events.command("purge")
-@click.option(
-    "--service",
-    "services",
-    multiple=True,
-    type=WORKER_CHOICE,
-    help="Only this service (repeatable); all services with event tables by default.",
-)
+@each_service_option
 def purge_events(services: tuple[str, ...]) -> None:
     """Delete sent outbox events and processed-event ids past their retention, now.
 

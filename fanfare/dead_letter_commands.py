@@ -5,15 +5,25 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
 
 from fanfare.apps import APPS, get_app_spec
+from services.common.outbox import EventTables
 from services.common.runtime import ServiceRuntime
 
 SERVICES_WITH_EVENTS = click.Choice([spec.name for spec in APPS if spec.has_worker])
+
+
+each_service_option = click.option(
+    "--service",
+    "services",
+    multiple=True,
+    type=SERVICES_WITH_EVENTS,
+    help="Only this service (repeatable); every service with event tables by default.",
+)
 
 
 @contextmanager
@@ -34,6 +44,26 @@ def _service_runtime(service: str) -> Iterator[ServiceRuntime]:
         runtime.db.dispose()
 
 
+@contextmanager
+def _letters_of(service: str) -> Iterator[tuple[ServiceRuntime, EventTables]]:
+    """The service's runtime and event tables; a letter not found or not retryable is said
+    back as a plain error (exit 1), not a traceback."""
+    from services.common.dead_letters import DeadLetterNotFound, NotRetryable
+
+    with _service_runtime(service) as runtime:
+        assert runtime.event_tables is not None  # every service with a worker has them
+        try:
+            yield runtime, runtime.event_tables
+        except (DeadLetterNotFound, NotRetryable) as error:
+            raise click.ClickException(f"{service}: {error}") from error
+
+
+def _one_letter(command: Callable[..., None]) -> Callable[..., None]:
+    """The arguments of a command on one letter: its id, and the service it belongs to."""
+    command = click.option("--service", required=True, type=SERVICES_WITH_EVENTS)(command)
+    return click.argument("letter_id", type=click.IntRange(min=1))(command)
+
+
 @click.group("dead-letters")
 def dead_letters() -> None:
     """Work parked in a service's dead_letters after its retries.
@@ -44,13 +74,7 @@ def dead_letters() -> None:
 
 
 @dead_letters.command("list")
-@click.option(
-    "--service",
-    "services",
-    multiple=True,
-    type=SERVICES_WITH_EVENTS,
-    help="Only this service (repeatable); every service with event tables by default.",
-)
+@each_service_option
 @click.option("--kind", type=click.Choice(["event", "task"]), help="Only events, or only tasks.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 def list_command(services: tuple[str, ...], kind: str | None, limit: int) -> None:
@@ -59,9 +83,8 @@ def list_command(services: tuple[str, ...], kind: str | None, limit: int) -> Non
 
     refuse_one_database_for_many(services, "fanfare events dead-letters list --service rewards")
     for service in services or all_services():
-        with _service_runtime(service) as runtime:
-            assert runtime.event_tables is not None
-            letters = list_dead_letters(runtime.db, runtime.event_tables, kind=kind, limit=limit)
+        with _letters_of(service) as (runtime, tables):
+            letters = list_dead_letters(runtime.db, tables, kind=kind, limit=limit)
         if not letters:
             click.echo(f"{service}: no dead letters")
             continue
@@ -76,18 +99,13 @@ def list_command(services: tuple[str, ...], kind: str | None, limit: int) -> Non
 
 
 @dead_letters.command("show")
-@click.argument("letter_id", type=click.IntRange(min=1))
-@click.option("--service", required=True, type=SERVICES_WITH_EVENTS)
+@_one_letter
 def show_command(letter_id: int, service: str) -> None:
     """One dead letter whole: what it holds, and the full error."""
-    from services.common.dead_letters import DeadLetterNotFound, get_dead_letter
+    from services.common.dead_letters import get_dead_letter
 
-    with _service_runtime(service) as runtime:
-        assert runtime.event_tables is not None
-        try:
-            letter = get_dead_letter(runtime.db, runtime.event_tables, letter_id)
-        except DeadLetterNotFound as error:
-            raise click.ClickException(f"{service}: {error}") from error
+    with _letters_of(service) as (runtime, tables):
+        letter = get_dead_letter(runtime.db, tables, letter_id)
     click.echo(f"dead letter #{letter.id} of {service}")
     click.echo(f"kind:      {letter.kind}")
     click.echo(f"name:      {letter.name}")
@@ -101,8 +119,7 @@ def show_command(letter_id: int, service: str) -> None:
 
 
 @dead_letters.command("retry")
-@click.argument("letter_id", type=click.IntRange(min=1))
-@click.option("--service", required=True, type=SERVICES_WITH_EVENTS)
+@_one_letter
 @click.option(
     "--wait-seconds",
     type=click.FloatRange(min=0, max=3600),
@@ -118,50 +135,37 @@ def retry_command(letter_id: int, service: str, wait_seconds: float) -> None:
     """
     from services.common.celery_app import send_event
     from services.common.dead_letters import (
-        DeadLetterNotFound,
-        NotRetryable,
         delete_resolved_dead_letters,
         event_to_send_again,
         wait_until_applied,
     )
 
-    with _service_runtime(service) as runtime:
-        assert runtime.event_tables is not None
+    with _letters_of(service) as (runtime, tables):
         assert runtime.celery is not None
-        try:
-            event = event_to_send_again(runtime.db, runtime.event_tables, letter_id)
-        except (DeadLetterNotFound, NotRetryable) as error:
-            raise click.ClickException(f"{service}: {error}") from error
+        event = event_to_send_again(runtime.db, tables, letter_id)
         send_event(runtime.celery, service, event)
         click.echo(f"{service}: sent event {event.id} ({event.type}) to its consumer again")
         if wait_seconds == 0:
             click.echo("not waiting; `fanfare events dead-letters list` shows when it is applied")
             return
-        if not wait_until_applied(
-            runtime.db, runtime.event_tables, event.id, timeout_seconds=wait_seconds
-        ):
+        if not wait_until_applied(runtime.db, tables, event.id, timeout_seconds=wait_seconds):
             raise click.ClickException(
                 f"{service}: event {event.id} was not applied within {wait_seconds:g} s. "
                 f"The dead letter stays: check that {service}'s worker runs, and its log for "
                 "the event's error; the periodic purge removes the letter once it is applied."
             )
-        delete_resolved_dead_letters(runtime.db, runtime.event_tables)
+        delete_resolved_dead_letters(runtime.db, tables)
         click.echo(f"{service}: event {event.id} applied; dead letter #{letter_id} deleted")
 
 
 @dead_letters.command("discard")
-@click.argument("letter_id", type=click.IntRange(min=1))
-@click.option("--service", required=True, type=SERVICES_WITH_EVENTS)
+@_one_letter
 def discard_command(letter_id: int, service: str) -> None:
     """Delete a dead letter that has been dealt with (its work done, or not to be done)."""
-    from services.common.dead_letters import DeadLetterNotFound, discard_dead_letter
+    from services.common.dead_letters import discard_dead_letter
 
-    with _service_runtime(service) as runtime:
-        assert runtime.event_tables is not None
-        try:
-            letter = discard_dead_letter(runtime.db, runtime.event_tables, letter_id)
-        except DeadLetterNotFound as error:
-            raise click.ClickException(f"{service}: {error}") from error
+    with _letters_of(service) as (runtime, tables):
+        letter = discard_dead_letter(runtime.db, tables, letter_id)
     click.echo(f"{service}: discarded dead letter #{letter.id} ({letter.kind} {letter.reference})")
 
 
