@@ -12,6 +12,7 @@ import click
 
 from fanfare.apps import APPS, APPS_BY_NAME, get_app_spec
 from fanfare.dead_letter_commands import (
+    SERVICES_WITH_EVENTS,
     all_services,
     dead_letters,
     each_service_option,
@@ -20,7 +21,6 @@ from fanfare.dead_letter_commands import (
 from services.common import migrations
 
 SERVICE_CHOICE = click.Choice([spec.name for spec in APPS])
-WORKER_CHOICE = click.Choice([spec.name for spec in APPS if spec.has_worker])
 
 
 @click.group()
@@ -103,7 +103,7 @@ def migrate(services: tuple[str, ...]) -> None:
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("service", type=WORKER_CHOICE)
+@click.argument("service", type=SERVICES_WITH_EVENTS)
 @click.option("--concurrency", type=click.IntRange(1, 64), default=2, show_default=True)
 @click.option(
     "--beat/--no-beat",
