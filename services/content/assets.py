@@ -155,7 +155,7 @@ def _enqueue(context: ContentContext, asset_id: int) -> None:
 
 def get_asset(*, context: ContentContext, viewer: Viewer, asset_id: int) -> dict[str, Any]:
     viewer.require_manager()
-    with context.db.transaction() as session:
+    with context.db.reading() as session:
         asset = session.get(Asset, asset_id)
         if asset is None:
             raise NotFound(f"No asset {asset_id}.", code="ASSET_NOT_FOUND")

@@ -68,7 +68,7 @@ def _require_self_or_privileged(viewer: Viewer, fan_id: str) -> None:
 def export_fan(*, context: ContentContext, viewer: Viewer, fan_id: str) -> dict[str, Any]:
     """Everything content holds about a fan."""
     _require_self_or_privileged(viewer, fan_id)
-    with context.db.transaction() as session:
+    with context.db.reading() as session:
         rows = session.scalars(
             select(Feedback).where(Feedback.fan_id == fan_id).order_by(Feedback.id)
         )

@@ -76,7 +76,7 @@ def list_feedback(
 ) -> dict[str, Any]:
     """A pack's feedback, newest first, with the tally by sentiment (marketers)."""
     viewer.require_manager()
-    with context.db.transaction() as session:
+    with context.db.reading() as session:
         if session.get(ContentPack, pack_id) is None:
             raise NotFound(f"No content pack {pack_id}.", code="PACK_NOT_FOUND")
         query = select(Feedback).where(Feedback.pack_id == pack_id)

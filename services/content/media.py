@@ -71,7 +71,7 @@ def signed_file(key: str) -> Response:
 )
 def social_card(pack_id: int) -> Response:
     context = content_context()
-    with context.db.transaction() as session:
+    with context.db.reading() as session:
         key = session.scalar(
             select(Rendition.storage_key)
             .join(Asset, Asset.id == Rendition.asset_id)

@@ -300,7 +300,7 @@ def get_pack(
 ) -> dict[str, Any]:
     """One pack by id or slug, as the viewer (a fan at their tier) may see it; 404 if not."""
     viewer.require_reader()
-    with context.db.transaction() as session:
+    with context.db.reading() as session:
         viewer = fans.with_tier(session, viewer)
         if pack_id is not None:
             query, params = _read_query(session, viewer, "id")
@@ -327,7 +327,7 @@ def get_packs_by_ids(
         )
     if not ids:
         return []
-    with context.db.transaction() as session:
+    with context.db.reading() as session:
         viewer = fans.with_tier(session, viewer)
         query, params = _read_query(session, viewer, "ids")
         params["ids"] = sorted(set(ids))
@@ -353,7 +353,7 @@ def list_packs(
         if not cursor_id.isdigit():
             raise InvalidInput("Bad cursor.", code="BAD_CURSOR")
         last_id = int(cursor_id)
-    with context.db.transaction() as session:
+    with context.db.reading() as session:
         viewer = fans.with_tier(session, viewer)
         query, params = _read_query(session, viewer, "page")
         query = _filtered(query, params, pack_filter)

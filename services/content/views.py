@@ -60,7 +60,7 @@ def current_viewer() -> Viewer:
     viewer = current_reader()
     if viewer.fan_id is None:
         return viewer
-    with content_context().db.transaction() as session:
+    with content_context().db.reading() as session:
         return fans.with_tier(session, viewer)
 
 
