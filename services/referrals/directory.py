@@ -178,6 +178,6 @@ class LinkDirectory:
         self._reader.close()
 
     def _load_pack(self, pack_id: str) -> PackView | None:
-        with self.db.transaction() as session:
+        with self.db.reading() as session:
             row = session.execute(select(packs).where(packs.c.pack_id == pack_id)).first()
         return PackView.from_row(row) if row else None

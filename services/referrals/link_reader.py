@@ -19,7 +19,7 @@ import psycopg
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from services.common.db import Database, is_sqlite
+from services.common.db import READ_ONLY_OPTION, Database, is_sqlite
 from services.referrals.models import referral_links
 
 # (link id, pack id, channel)
@@ -41,7 +41,11 @@ class PooledLinkReader:
         self.db = db
 
     def find(self, code: str) -> LinkRow | None:
-        with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # Read-only: on SQLite a snapshot, so a redirect never queues behind a writer.
+        connection = self.db.engine.connect().execution_options(
+            isolation_level="AUTOCOMMIT", **{READ_ONLY_OPTION: True}
+        )
+        with connection as conn:
             row = conn.execute(
                 select(
                     referral_links.c.id, referral_links.c.pack_id, referral_links.c.channel

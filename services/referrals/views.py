@@ -143,7 +143,7 @@ def create_link() -> tuple[Response, int]:
 def get_links() -> tuple[Response, int]:
     principal = require_signed_in()
     query = _query(LinkBatchQuerySchema)
-    with get_runtime().db.transaction() as session:
+    with get_runtime().db.reading() as session:
         if query.get("ids"):
             ids = [int(value) for value in query["ids"] if value.isdigit()]
             records = link_service.links_by_ids(session, ids) if ids else []
@@ -172,7 +172,7 @@ def fan_links(fan_id: str) -> tuple[Response, int]:
     require_self_or_staff(fan_id)
     query = _query(FanLinksQuerySchema)
     components = get_components()
-    with get_runtime().db.transaction() as session:
+    with get_runtime().db.reading() as session:
         if query.get("pack_ids"):
             records = link_service.fan_links_for_packs(
                 session, fan_id=fan_id, pack_ids=query["pack_ids"]
@@ -344,7 +344,7 @@ def get_conversions() -> tuple[Response, int]:
         require_staff()
     query = _query(IdsQuerySchema)
     ids = [int(value) for value in query["ids"] if value.isdigit()]
-    with get_runtime().db.transaction() as session:
+    with get_runtime().db.reading() as session:
         records = conversion_service.conversions_by_ids(session, ids) if ids else []
     if principal.role == "partner":
         records = [record for record in records if record.partner_id == principal.api_key_id]
@@ -358,7 +358,7 @@ def _stats(scope: stats_service.Scope) -> tuple[Response, int]:
     principal = require_signed_in()
     query = _query(StatsQuerySchema)
     keys: list[str] = query["ids"]
-    with get_runtime().db.transaction() as session:
+    with get_runtime().db.reading() as session:
         if not is_staff(principal):
             keys = _keys_visible_to(session, principal, scope, keys)
         if scope is stats_service.Scope.LINK:
@@ -450,7 +450,7 @@ def daily_stats() -> tuple[Response, int]:
     principal = require_signed_in()
     query = _query(DailyQuerySchema)
     scope = stats_service.Scope(query["scope"])
-    with get_runtime().db.transaction() as session:
+    with get_runtime().db.reading() as session:
         visible = (
             [query["id"]]
             if is_staff(principal)
@@ -480,7 +480,7 @@ def top_fans() -> tuple[Response, int]:
     if principal.role == "partner":
         raise NotAllowed("The leaderboard names fans: partner keys cannot read it.")
     query = _query(TopFansQuerySchema)
-    with get_runtime().db.transaction() as session:
+    with get_runtime().db.reading() as session:
         items = stats_service.top_fans(session, since=query["since"], first=query["first"])
     return _json(TallyListSchema, {"items": items})
 
@@ -499,7 +499,7 @@ def top_fans() -> tuple[Response, int]:
 )
 def export_fan(fan_id: str) -> tuple[Response, int]:
     require_self_or_staff(fan_id)
-    with get_runtime().db.transaction() as session:
+    with get_runtime().db.reading() as session:
         data = fan_service.export_fan(session, fan_id)
     return _json(FanExportSchema, data)
 
