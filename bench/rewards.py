@@ -260,12 +260,12 @@ class SpreadOutbox(Outbox):
         self.spread = spread
 
     def _send_and_mark(  # type: ignore[no-untyped-def]
-        self, session, rows, send, send_batch, group_size, *, receipts
-    ) -> int:
+        self, session, rows, send, send_batch, group_size, *, receipts, marked=False
+    ):
         if self.spread > 1 and rows:
             group_size = max(1, min(group_size, -(-len(rows) // self.spread)))
         return super()._send_and_mark(
-            session, rows, send, send_batch, group_size, receipts=receipts
+            session, rows, send, send_batch, group_size, receipts=receipts, marked=marked
         )
 
 

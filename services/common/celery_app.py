@@ -21,8 +21,9 @@ import hashlib
 import logging
 import random
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from celery import Celery, Task, signals
@@ -30,7 +31,6 @@ from flask import Flask
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
-from services.common.delivery_receipts import DeliveryReceipts
 from services.common.event_retention import PURGE_TIME_BUDGET_SECONDS, purge_service_event_tables
 from services.common.events import Event, consume_task_name
 from services.common.log import current_request_id
@@ -161,76 +161,51 @@ class RelayReport:
     broker_error: Exception | None = None
 
 
-class _RefusalNotingReceipts(DeliveryReceipts):
-    """``receipts`` that also note a failure to write a receipt (Redis is the broker too)."""
-
-    def __init__(self, receipts: DeliveryReceipts, refusals: list[Exception]) -> None:
-        super().__init__(
-            receipts.client,
-            grace_seconds=receipts.grace_seconds,
-            backlog_threshold=receipts.backlog_threshold,
-        )
-        self._refusals = refusals
-
-    def expect(self, producer: str, sent: Mapping[str, Sequence[Event]]) -> None:
-        try:
-            super().expect(producer, sent)
-        except Exception as exc:
-            self._refusals.append(exc)
-            raise
-
-
 def relay_outbox_now(
-    runtime: ServiceRuntime, celery: Celery, *, outbox: Outbox | None = None
+    runtime: ServiceRuntime,
+    celery: Celery,
+    *,
+    outbox: Outbox | None = None,
+    check_overdue: bool = True,
 ) -> RelayReport:
     """Send everything ``outbox`` (the service's by default) holds, a batch at a time.
 
     What every relay runs: the beat task ``<service>.relay_outbox`` and the
-    relay process (:mod:`services.common.relay_loop`). First the events sent
-    long ago that no consumer confirmed are marked unsent again, then passes
-    of ``OUTBOX_RELAY_BATCH_SIZE`` run until one finds less than a full batch.
-    A broker that refuses an event ends the run (the event waits in the
-    outbox) and is reported, so a caller can tell an outage from an empty outbox.
+    relay process (:mod:`services.common.relay_loop`). First (with
+    ``check_overdue``) the events sent long ago that no consumer confirmed are
+    marked unsent again, then passes of ``OUTBOX_RELAY_BATCH_SIZE`` run until
+    one finds less than a full batch. A broker that refuses an event ends the
+    run (the event waits in the outbox) and is reported, so a caller can tell
+    an outage from an empty outbox.
     """
     outbox = outbox if outbox is not None else runtime.outbox
     if outbox is None:
         return RelayReport(sent=0)
     settings = runtime.settings
-    refusals: list[Exception] = []
-
-    def send_one(target: str, event: Event) -> None:
+    broker_error: Exception | None = None
+    if check_overdue:
         try:
-            send_event(celery, target, event)
-        except Exception as exc:
-            refusals.append(exc)
-            raise
-
-    def send_many(target: str, events: Sequence[Event]) -> None:
-        try:
-            send_events(celery, target, events)
-        except Exception as exc:
-            refusals.append(exc)
-            raise
-
-    receipts = _RefusalNotingReceipts(runtime.receipts, refusals)
-    try:
-        outbox.resend_overdue(runtime.db, runtime.receipts, limit=settings.outbox_relay_batch_size)
-    except RedisError as exc:
-        log.warning("unconfirmed events not checked: the broker is unreachable: %s", exc)
-        refusals.append(exc)
+            outbox.resend_overdue(
+                runtime.db, runtime.receipts, limit=settings.outbox_relay_batch_size
+            )
+        except RedisError as exc:
+            log.warning("unconfirmed events not checked: the broker is unreachable: %s", exc)
+            broker_error = exc
     total = 0
     while True:
-        sent = outbox.relay_pending(
+        relayed = outbox.relay_batch(
             runtime.db,
-            send_one,
+            partial(send_event, celery),
             batch_size=settings.outbox_relay_batch_size,
-            send_batch=send_many,
+            send_batch=partial(send_events, celery),
             delivery_batch_size=settings.event_delivery_batch_size,
-            receipts=receipts,
+            receipts=runtime.receipts,
         )
-        total += sent
-        if sent < settings.outbox_relay_batch_size:
-            return RelayReport(sent=total, broker_error=refusals[-1] if refusals else None)
+        total += relayed.sent
+        if relayed.refusal is not None:
+            return RelayReport(sent=total, broker_error=relayed.refusal)
+        if relayed.sent < settings.outbox_relay_batch_size:
+            return RelayReport(sent=total, broker_error=broker_error)
 
 
 def _register_plumbing_tasks(celery: Celery, runtime: ServiceRuntime) -> None:

@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 5.0
 # The first wait after a failure: short, so a blip costs little latency.
 FIRST_BACKOFF_SECONDS = 0.1
+# How often a pass also looks for events sent long ago and never confirmed
+# (EVENT_CONFIRM_GRACE_SECONDS, 600 s by default): as often as beat's relay
+# did, rather than every pass; it cost a Redis round trip or two each time.
+OVERDUE_CHECK_SECONDS = 1.0
 
 
 class StopSignal(Protocol):
@@ -82,6 +86,7 @@ class OutboxRelayLoop:
         self._failures = 0
         self._outage: str | None = None  # "broker" or "database" while one lasts
         self._outage_began = 0.0
+        self._overdue_checked = float("-inf")
         self.passes = 0
         self.sent = 0
 
@@ -123,11 +128,17 @@ class OutboxRelayLoop:
         if self._outage == "broker" and not self._broker_answers():
             self._failures += 1
             return False
+        now = time.monotonic()
+        check_overdue = now - self._overdue_checked >= OVERDUE_CHECK_SECONDS
         try:
-            report = relay_outbox_now(self.runtime, self.celery, outbox=self.outbox)
+            report = relay_outbox_now(
+                self.runtime, self.celery, outbox=self.outbox, check_overdue=check_overdue
+            )
         except Exception as exc:  # the database (or anything else): try again later
             self._note_outage("database", exc)
             return False
+        if check_overdue:
+            self._overdue_checked = now
         self.passes += 1
         self.sent += report.sent
         if report.broker_error is not None:
