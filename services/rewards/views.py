@@ -51,6 +51,14 @@ def transaction() -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def reading() -> Iterator[Session]:
+    """For views that only read: on SQLite it takes no write lock, so a GET neither waits
+    behind a writer (an event consumer, a redemption) nor holds one up."""
+    with get_runtime().db.reading() as session:
+        yield session
+
+
 def json_body(schema: type[Schema]) -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
@@ -127,7 +135,7 @@ def patch_fan_profile(fan_id: str) -> Response:
 )
 def get_fan_profile(fan_id: str) -> Response:
     require_self_or_staff(fan_id)
-    with transaction() as session:
+    with reading() as session:
         return reply(s.FanProfileSchema, fans.get_profile(session, fan_id=fan_id))
 
 
@@ -144,7 +152,7 @@ def get_fan_summaries() -> Response:
     ids = parse_ids(query_args(s.IdsQuerySchema)["ids"])
     for fan_id in ids:
         require_self_or_staff(fan_id)
-    with transaction() as session:
+    with reading() as session:
         return reply(s.FanSummaryListSchema, {"items": fans.fan_summaries(session, fan_ids=ids)})
 
 
@@ -160,7 +168,7 @@ def get_fan_summaries() -> Response:
 def get_fan_rewards(fan_id: str) -> Response:
     principal = require_self_or_staff(fan_id)
     page = query_args(s.FanRewardsQuerySchema)
-    with transaction() as session:
+    with reading() as session:
         if page["ids"] is not None:
             reward_ids = parse_reward_ids(page["ids"])
             items = fans.fan_rewards_by_ids(session, fan_id=fan_id, reward_ids=reward_ids)
@@ -219,7 +227,7 @@ def redeem(fan_id: str) -> Response:
 )
 def list_redemptions(fan_id: str) -> Response:
     principal = require_self_or_staff(fan_id)
-    with transaction() as session:
+    with reading() as session:
         items = fans.fan_redemptions(session, fan_id=fan_id)
     if not is_owner(principal, fan_id):
         items = [{**item, "code": None, "gift_card_code": None} for item in items]
@@ -236,7 +244,7 @@ def list_redemptions(fan_id: str) -> Response:
 )
 def export_fan(fan_id: str) -> Response:
     require_self_or_staff(fan_id)
-    with transaction() as session:
+    with reading() as session:
         data = fans.export_fan(session, fan_id=fan_id)
     return reply(s.FanExportSchema, _jsonable(data))
 
@@ -278,7 +286,7 @@ def _jsonable(value: Any) -> Any:
 )
 def list_rules() -> Response:
     require_staff()
-    with transaction() as session:
+    with reading() as session:
         return reply(s.RuleListSchema, {"items": rules.list_rules(session)})
 
 
@@ -309,7 +317,7 @@ def create_rule() -> Response:
 )
 def get_rule(rule_id: int) -> Response:
     require_staff()
-    with transaction() as session:
+    with reading() as session:
         return reply(s.RuleSchema, rules.get_rule(session, rule_id=rule_id))
 
 
@@ -342,7 +350,7 @@ def update_rule(rule_id: int) -> Response:
 )
 def list_code_banks() -> Response:
     require_staff()
-    with transaction() as session:
+    with reading() as session:
         return reply(s.CodeBankListSchema, {"items": code_banks.list_code_banks(session)})
 
 
@@ -373,7 +381,7 @@ def create_code_bank() -> Response:
 )
 def get_code_bank(bank_id: int) -> Response:
     require_staff()
-    with transaction() as session:
+    with reading() as session:
         return reply(s.CodeBankSchema, code_banks.get_code_bank(session, bank_id=bank_id))
 
 
@@ -446,7 +454,7 @@ def list_catalog() -> Response:
     include_inactive = query_args(s.CatalogQuerySchema)["include_inactive"]
     if include_inactive:
         require_staff()
-    with transaction() as session:
+    with reading() as session:
         items = catalog.list_items(session, include_inactive=include_inactive)
     return reply(s.CatalogItemListSchema, {"items": items})
 
@@ -502,7 +510,7 @@ def update_catalog_item(item_id: int) -> Response:
 def list_gift_card_orders() -> Response:
     require_staff()
     status = query_args(s.StatusQuerySchema)["status"]
-    with transaction() as session:
+    with reading() as session:
         items = gift_cards.list_gift_card_orders(session, status=status)
     return reply(s.GiftCardOrderListSchema, {"items": items})
 
@@ -538,7 +546,7 @@ def fulfil_gift_card_order(order_id: int) -> Response:
 def list_handwritten_notes() -> Response:
     require_staff()
     status = query_args(s.StatusQuerySchema)["status"]
-    with transaction() as session:
+    with reading() as session:
         items = handwritten.list_handwritten_notes(session, status=status)
     return reply(s.HandwrittenNoteListSchema, {"items": items})
 
@@ -587,7 +595,7 @@ def list_tier_thresholds() -> Response:
 def get_leaderboard() -> Response:
     current_principal()
     args = query_args(s.LeaderboardQuerySchema)
-    with transaction() as session:
+    with reading() as session:
         items = leaderboard(session, period=args["period"], now=utcnow(), first=args["first"])
     return reply(s.LeaderboardSchema, {"period": args["period"], "items": items})
 
@@ -603,7 +611,7 @@ def get_leaderboard() -> Response:
 )
 def get_thank_you_wall() -> Response:
     page = query_args(s.PageQuerySchema)
-    with transaction() as session:
+    with reading() as session:
         items, more = wall.wall_page(
             session, first=page["first"], after=decode_cursor(page["after"])
         )
@@ -634,7 +642,7 @@ def get_thank_you_wall() -> Response:
 def get_pack_stats() -> Response:
     require_staff()
     pack_ids = parse_ids(query_args(s.IdsQuerySchema)["ids"])
-    with transaction() as session:
+    with reading() as session:
         items = pack_stats.pack_reward_stats(session, pack_ids=pack_ids)
     return reply(s.PackRewardStatsListSchema, {"items": items})
 
@@ -652,7 +660,7 @@ def get_pack_stats() -> Response:
 )
 def get_reconciliation() -> Response:
     require_staff()
-    with transaction() as session:
+    with reading() as session:
         report = reconcile.reconcile_ledger(session)
     return reply(
         s.ReconciliationSchema,
