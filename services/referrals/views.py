@@ -31,6 +31,7 @@ from services.referrals.permissions import (
     require_signed_in,
     require_staff,
 )
+from services.referrals.record_ids import is_record_id, record_ids
 from services.referrals.schemas import (
     ConversionCreateSchema,
     ConversionListSchema,
@@ -145,7 +146,7 @@ def get_links() -> tuple[Response, int]:
     query = _query(LinkBatchQuerySchema)
     with get_runtime().db.reading() as session:
         if query.get("ids"):
-            ids = [int(value) for value in query["ids"] if value.isdigit()]
+            ids = record_ids(query["ids"])
             records = link_service.links_by_ids(session, ids) if ids else []
         else:
             records = link_service.links_by_codes(session, query["codes"])
@@ -343,7 +344,7 @@ def get_conversions() -> tuple[Response, int]:
     if not is_staff(principal) and principal.role != "partner":
         require_staff()
     query = _query(IdsQuerySchema)
-    ids = [int(value) for value in query["ids"] if value.isdigit()]
+    ids = record_ids(query["ids"])
     with get_runtime().db.reading() as session:
         records = conversion_service.conversions_by_ids(session, ids) if ids else []
     if principal.role == "partner":
@@ -362,7 +363,7 @@ def _stats(scope: stats_service.Scope) -> tuple[Response, int]:
         if not is_staff(principal):
             keys = _keys_visible_to(session, principal, scope, keys)
         if scope is stats_service.Scope.LINK:
-            keys = [key for key in keys if key.isdigit()]
+            keys = [key for key in keys if is_record_id(key)]
         items = stats_service.tallies(session, scope, keys, since=query["since"]) if keys else []
     return _json(TallyListSchema, {"items": items})
 
@@ -386,7 +387,7 @@ def _keys_visible_to(
     if scope is stats_service.Scope.FAN:
         return [key for key in keys if key == principal.user_id]
     if scope is stats_service.Scope.LINK:
-        ids = [int(key) for key in keys if key.isdigit()]
+        ids = record_ids(keys)
         owned = link_service.links_by_ids(session, ids) if ids else []
         return [str(link.id) for link in owned if link.fan_id == principal.user_id]
     require_staff()
@@ -456,7 +457,7 @@ def daily_stats() -> tuple[Response, int]:
             if is_staff(principal)
             else _keys_visible_to(session, principal, scope, [query["id"]])
         )
-        if not visible or (scope is stats_service.Scope.LINK and not visible[0].isdigit()):
+        if not visible or (scope is stats_service.Scope.LINK and not is_record_id(visible[0])):
             items: list[stats_service.DayTally] = []
         else:
             items = stats_service.daily_series(

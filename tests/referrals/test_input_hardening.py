@@ -56,3 +56,37 @@ def test_reviewing_a_conversion_id_past_64_bits_is_an_unknown_conversion(
     assert response.status_code == 404
     assert response.json is not None
     assert response.json["error"]["code"] == "NOT_FOUND"
+
+
+def test_batch_ids_past_64_bits_or_in_other_digits_are_unknown_ids_on_both_databases(
+    live_pack: ReferralsHarness,
+) -> None:
+    # given a fan's link, and ids no BIGINT holds ("2**64") or digits int() refuses ("²")
+    link = live_pack.create_link()
+    huge, superscript = str(2**64), "\u00b2"
+    ids = f"{link['id']},{huge},{superscript}"
+
+    # when batch reads name them beside the real id
+    answers = [
+        live_pack.call("GET", f"/v1/links?ids={ids}", fan()),
+        live_pack.call("GET", f"/v1/conversions?ids={ids}", MARKETER),
+        live_pack.call("GET", f"/v1/stats/links?ids={ids}", fan()),
+        live_pack.call("GET", f"/v1/stats/links?ids={ids}", MARKETER),
+        live_pack.call(
+            "GET", f"/v1/stats/daily?scope=link&id={huge}&start=2026-01-01&end=2026-01-02", fan()
+        ),
+        live_pack.call(
+            "GET",
+            f"/v1/stats/daily?scope=link&id={superscript}&start=2026-01-01&end=2026-01-02",
+            MARKETER,
+        ),
+    ]
+
+    # then each answers 200, with the real link only: the others are simply not found
+    assert [answer.status_code for answer in answers] == [200] * len(answers)
+    assert [item["id"] for item in answers[0].json["items"]] == [link["id"]]  # type: ignore[index]
+    assert answers[1].json == {"items": []}
+    for stats in answers[2:4]:
+        assert [item["id"] for item in stats.json["items"]] == [link["id"]]  # type: ignore[index]
+    assert answers[4].json == {"items": []}
+    assert answers[5].json == {"items": []}
