@@ -102,8 +102,9 @@ from fanfare.embedded import EmbeddedRedis  # noqa: E402
 from services.common import migrations  # noqa: E402
 from services.common.celery_app import send_event, send_events  # noqa: E402
 from services.common.events import Event  # noqa: E402
-from services.common.outbox import Outbox  # noqa: E402
+from services.common.outbox import Outbox, wakeup_channel  # noqa: E402
 from services.common.relay_loop import OutboxRelayLoop  # noqa: E402
+from services.common.settings import CommonSettings  # noqa: E402
 
 SECRET = "bench-internal-token-secret-0123456789abcdef"  # noqa: S105 - a bench-only secret
 VISIBILITY_TIMEOUT = 5
@@ -320,7 +321,9 @@ def outbox_relay(
     return relay_all
 
 
-def _relay_until_stopped(stopping: Any, interval: float, spread: int) -> None:
+def _relay_until_stopped(
+    stopping: Any, interval: float, spread: int, min_gap: float | None
+) -> None:
     # What this process inherited (100,000 events and more) is never garbage:
     # keep the collector from walking it, and from copying its pages, at each pass.
     gc.freeze()
@@ -331,6 +334,7 @@ def _relay_until_stopped(stopping: Any, interval: float, spread: int) -> None:
         app.extensions["fanfare"],
         app.extensions["celery"],
         poll_seconds=interval,
+        min_gap_seconds=min_gap,
         outbox=bench_producer_outbox(spread),
         stop_signal=stopping,
     )
@@ -351,11 +355,13 @@ class RelayProcess:
     batched throughput single-event tasks cannot keep up: the queue grows.
     """
 
-    def __init__(self, interval: float, spread: int = 1) -> None:
+    def __init__(self, interval: float, spread: int = 1, min_gap: float | None = None) -> None:
         context = multiprocessing.get_context("fork")
         self._stopping = context.Event()
         self._process = context.Process(
-            target=_relay_until_stopped, args=(self._stopping, interval, spread), daemon=True
+            target=_relay_until_stopped,
+            args=(self._stopping, interval, spread, min_gap),
+            daemon=True,
         )
         self._process.start()
 
@@ -490,6 +496,13 @@ OUTBOX_INSERT = (
     "INSERT INTO outbox_events (event_id, event_type, payload, occurred_at) "
     "VALUES (%s, %s, %s::json, %s)"
 )
+# What Outbox.add does on PostgreSQL: the write notifies the relay's channel at its
+# commit (one statement here, so the load generator still makes one round trip).
+OUTBOX_INSERT_NOTIFYING = (
+    "WITH written AS (INSERT INTO outbox_events (event_id, event_type, payload, occurred_at) "
+    "VALUES (%s, %s, %s::json, %s) RETURNING 1) "
+    "SELECT pg_notify(%s, '') FROM written"
+)
 
 
 def planned_share_events(count: int) -> list[tuple[str, str, str]]:
@@ -502,7 +515,11 @@ def planned_share_events(count: int) -> list[tuple[str, str, str]]:
 
 
 def write_events_at_rate(
-    connection: psycopg.Connection[Any], planned: list[tuple[str, str, str]], rate: float
+    connection: psycopg.Connection[Any],
+    planned: list[tuple[str, str, str]],
+    rate: float,
+    *,
+    notify: bool = True,
 ) -> float:
     """Write the ``planned`` events to the outbox one by one at ``rate`` a second; the rate reached.
 
@@ -512,14 +529,19 @@ def write_events_at_rate(
     no ORM in between, so that generating the load takes as little as
     possible of the two cores the system under test needs (the events' ids
     and payloads are made beforehand). ``connection`` is in autocommit mode.
+    With ``notify`` each write also notifies the relay's channel, as
+    ``Outbox.add`` does on PostgreSQL.
     """
+    statement, extra = (
+        (OUTBOX_INSERT_NOTIFYING, (wakeup_channel("referrals"),)) if notify else (OUTBOX_INSERT, ())
+    )
     start = time.monotonic()
     for n, (event_id, event_type, payload) in enumerate(planned):
         pause = start + n / rate - time.monotonic()
         if pause > 0:
             time.sleep(pause)
         connection.execute(
-            OUTBOX_INSERT, (event_id, event_type, payload, datetime.now(UTC)), prepare=True
+            statement, (event_id, event_type, payload, datetime.now(UTC), *extra), prepare=True
         )
     return len(planned) / (time.monotonic() - start)
 
@@ -674,6 +696,8 @@ class Figures:
     latency_written_rate: float
     relay_interval_ms: float
     relay_spread: int
+    relay_wakeup: str
+    relay_min_gap_ms: float
     latency_seconds: float
     latencies: list[float]
     written_latencies: list[float]
@@ -766,6 +790,12 @@ def percentile(ordered: list[float], fraction: float) -> float:
     return ordered[max(0, int(len(ordered) * fraction) - 1)]
 
 
+def wakeup_note(wakeup: str, min_gap_ms: float) -> str:
+    if wakeup == "poll":
+        return " (polling only: the writes do not notify)"
+    return f" and when notified, passes at least {min_gap_ms:.0f} ms apart"
+
+
 def spread_note(spread: int) -> str:
     if spread <= 1:
         return ""
@@ -810,7 +840,7 @@ def print_report(f: Figures) -> None:
         f"latency at {load}: {f.latency_rate:,.0f} events/s asked, "
         f"{f.latency_written_rate:,.0f}/s written, for {f.latency_seconds:.0f}s, "
         f"{len(f.latencies):,} events; relay every {f.relay_interval_ms:.0f} ms"
-        f"{spread_note(f.relay_spread)}): "
+        f"{wakeup_note(f.relay_wakeup, f.relay_min_gap_ms)}{spread_note(f.relay_spread)}): "
         f"p50 {p50:.1f} ms, p99 {p99:.1f} ms to the reward's commit (to its row written in "
         f"the batch's transaction: p50 {statistics.median(f.written_latencies):.1f} ms, "
         f"p99 {percentile(f.written_latencies, 0.99):.1f} ms)"
@@ -871,6 +901,20 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
         type=float,
         default=50,
         help="latency phase: the relay process's poll interval (OUTBOX_RELAY_POLL_SECONDS)",
+    )
+    parser.add_argument(
+        "--relay-min-gap-ms",
+        type=float,
+        default=CommonSettings.model_fields["outbox_relay_min_gap_seconds"].default * 1000,
+        help="latency phase: the least time between two relay passes when woken by the "
+        "outbox writes' notifications (OUTBOX_RELAY_MIN_GAP_SECONDS)",
+    )
+    parser.add_argument(
+        "--relay-wakeup",
+        choices=["notify", "poll"],
+        default="notify",
+        help="latency phase: the producer's writes notify the relay, as Outbox.add does on "
+        "PostgreSQL (default), or do not (the relay then only polls, as before)",
     )
     parser.add_argument(
         "--kill-target",
@@ -1054,7 +1098,9 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
             before_id = int(session.scalar(select(func.max(rewards.c.id))) or 0)
         outbox_state = describe_outbox(libpq_url(database_url))
         print(f"outbox before the latency phase: {outbox_state}", flush=True)
-        relay = RelayProcess(args.relay_interval_ms / 1000, args.relay_spread)
+        relay = RelayProcess(
+            args.relay_interval_ms / 1000, args.relay_spread, args.relay_min_gap_ms / 1000
+        )
         redis_pid = redis_server.process.pid if redis_server.process else 0
 
         def pipeline() -> dict[int, str]:
@@ -1079,7 +1125,9 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
             ) as producer:
                 planned = planned_share_events(count)
                 meter.start()
-                written_rate = write_events_at_rate(producer, planned, rate)
+                written_rate = write_events_at_rate(
+                    producer, planned, rate, notify=args.relay_wakeup == "notify"
+                )
                 wait_for(lambda: queue_empty() and applied_count() >= args.events + count, worker)
                 cpu = meter.stop()
         finally:
@@ -1120,6 +1168,8 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
                 latency_written_rate=written_rate,
                 relay_interval_ms=args.relay_interval_ms,
                 relay_spread=args.relay_spread,
+                relay_wakeup=args.relay_wakeup,
+                relay_min_gap_ms=args.relay_min_gap_ms,
                 latency_seconds=args.latency_seconds,
                 latencies=latencies,
                 written_latencies=written_latencies,

@@ -12,6 +12,15 @@ each pass locks the rows it sends with ``SKIP LOCKED``, so no event goes out
 twice; on SQLite two passes may send the same event, and consumers, which
 apply an event once per id, absorb it.
 
+On PostgreSQL the loop does not only poll: it LISTENs on its outbox's
+channel (:attr:`~services.common.outbox.Outbox.wakeup_channel`, which every
+outbox write notifies at its commit) and runs a pass as soon as a
+notification comes, but never sooner than ``OUTBOX_RELAY_MIN_GAP_SECONDS``
+after the last pass began, so a burst of writes makes one pass, not one pass
+per write. The poll stays: a notification lost (the listening connection
+broken, a write that did not notify) delays an event by at most the poll
+interval, never loses it. SQLite only polls.
+
 An outage does not end the loop: a broker or database error is logged once
 when the outage begins (and once when it ends), and the loop tries again
 after a backoff that doubles up to ``max_backoff_seconds``. While the broker
@@ -30,8 +39,11 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Protocol
 
+import psycopg
 from celery import Celery
+from psycopg import sql
 from redis.exceptions import RedisError
+from sqlalchemy.engine import URL
 
 from services.common.celery_app import RelayReport, backoff_seconds, relay_outbox_now
 from services.common.outbox import Outbox
@@ -46,6 +58,82 @@ FIRST_BACKOFF_SECONDS = 0.1
 # (EVENT_CONFIRM_GRACE_SECONDS, 600 s by default): as often as beat's relay
 # did, rather than every pass; it cost a Redis round trip or two each time.
 OVERDUE_CHECK_SECONDS = 1.0
+# The longest a wait for a notification goes without looking at the stop signal.
+STOP_CHECK_SECONDS = 0.1
+# After the listening connection failed, how long the loop only polls before it
+# connects again.
+RELISTEN_SECONDS = 1.0
+
+
+class OutboxWakeups:
+    """A PostgreSQL connection LISTENing on an outbox's channel: waits until it is written.
+
+    Opened lazily and opened again (at most every ``RELISTEN_SECONDS``) after
+    a failure; meanwhile :meth:`wait` just sleeps, so the loop polls as before.
+    """
+
+    def __init__(self, url: URL, channel: str, stop_signal: StopSignal) -> None:
+        self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.channel = channel
+        self._stop = stop_signal
+        self._connection: psycopg.Connection[object] | None = None
+        self._retry_at = 0.0
+
+    def listen(self) -> None:
+        """LISTEN now (before a pass), so that nothing committed after it goes unnoticed."""
+        if self._connection is not None or time.monotonic() < self._retry_at:
+            return
+        try:
+            connection = psycopg.connect(self.conninfo, autocommit=True)
+            connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+        except psycopg.Error as exc:
+            self._fail(exc)
+            return
+        self._connection = connection
+
+    def wait(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for a notification (or the stop signal); True if one came.
+
+        Every notification already received is consumed with it: one wake-up
+        per wait, however many writes committed meanwhile.
+        """
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if self._connection is None:
+                self._stop.wait(remaining)
+                return False
+            try:
+                woken = any(
+                    True
+                    for _ in self._connection.notifies(
+                        timeout=min(remaining, STOP_CHECK_SECONDS), stop_after=1
+                    )
+                )
+                if woken:
+                    for _ in self._connection.notifies(timeout=0):
+                        pass
+                    return True
+            except psycopg.Error as exc:
+                self._fail(exc)
+        return False
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _fail(self, error: Exception) -> None:
+        log.warning(
+            "outbox relay: not listening on %s (%s); polling only, listening again in %.3gs",
+            self.channel,
+            error,
+            RELISTEN_SECONDS,
+        )
+        self.close()
+        self._retry_at = time.monotonic() + RELISTEN_SECONDS
 
 
 class StopSignal(Protocol):
@@ -67,6 +155,7 @@ class OutboxRelayLoop:
         celery: Celery,
         *,
         poll_seconds: float | None = None,
+        min_gap_seconds: float | None = None,
         outbox: Outbox | None = None,
         stop_signal: StopSignal | None = None,
         max_backoff_seconds: float = MAX_BACKOFF_SECONDS,
@@ -81,12 +170,22 @@ class OutboxRelayLoop:
         )
         if self.poll_seconds <= 0:
             raise ValueError(f"poll_seconds must be above 0, not {self.poll_seconds}")
+        self.min_gap_seconds = (
+            min_gap_seconds
+            if min_gap_seconds is not None
+            else runtime.settings.outbox_relay_min_gap_seconds
+        )
         self.max_backoff_seconds = max_backoff_seconds
         self._stop: StopSignal = stop_signal if stop_signal is not None else threading.Event()
         self._failures = 0
         self._outage: str | None = None  # "broker" or "database" while one lasts
         self._outage_began = 0.0
         self._overdue_checked = float("-inf")
+        self.wakeups: OutboxWakeups | None = None
+        if runtime.db.dialect == "postgresql":
+            self.wakeups = OutboxWakeups(
+                runtime.db.engine.url, self.outbox.wakeup_channel, self._stop
+            )
         self.passes = 0
         self.sent = 0
 
@@ -101,22 +200,49 @@ class OutboxRelayLoop:
         return self.outbox.producer
 
     def run(self) -> None:
-        """Relay every ``poll_seconds`` until :meth:`stop`; outages only slow it down."""
-        log.info("outbox relay of %s: every %.3gs", self.service, self.poll_seconds)
-        while not self._stop.is_set():
-            started = time.monotonic()
-            if self.relay_once():
-                wait = self.poll_seconds - (time.monotonic() - started)
-            else:
-                wait = backoff_seconds(
-                    max(FIRST_BACKOFF_SECONDS, self.poll_seconds),
-                    # bounded: 2**n of a long outage's count would overflow a float
-                    min(self._failures - 1, 16),
-                    cap=self.max_backoff_seconds,
-                )
+        """Relay at every notification and every ``poll_seconds`` until :meth:`stop`.
+
+        Outages only slow it down.
+        """
+        log.info(
+            "outbox relay of %s: every %.3gs%s",
+            self.service,
+            self.poll_seconds,
+            " and when notified" if self.wakeups is not None else "",
+        )
+        try:
+            while not self._stop.is_set():
+                started = time.monotonic()
+                if self.wakeups is not None:
+                    self.wakeups.listen()
+                if not self.relay_once():
+                    self._stop.wait(
+                        backoff_seconds(
+                            max(FIRST_BACKOFF_SECONDS, self.poll_seconds),
+                            # bounded: 2**n of a long outage's count would overflow a float
+                            min(self._failures - 1, 16),
+                            cap=self.max_backoff_seconds,
+                        )
+                    )
+                    continue
+                self._wait_for_work(started)
+        finally:
+            if self.wakeups is not None:
+                self.wakeups.close()
+        log.info("outbox relay of %s stopped", self.service)
+
+    def _wait_for_work(self, pass_started: float) -> None:
+        """Until the next poll, or a notification but no sooner than the minimum gap."""
+        next_poll = pass_started + self.poll_seconds
+        if self.wakeups is None:
+            wait = next_poll - time.monotonic()
             if wait > 0:
                 self._stop.wait(wait)
-        log.info("outbox relay of %s stopped", self.service)
+            return
+        if self.wakeups.wait(next_poll - time.monotonic()):
+            gap = pass_started + self.min_gap_seconds - time.monotonic()
+            if gap > 0:
+                self._stop.wait(gap)
 
     def run_until_signalled(self) -> None:
         """:meth:`run` until SIGTERM or SIGINT (from the main thread), which stop it."""

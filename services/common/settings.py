@@ -49,6 +49,9 @@ class CommonSettings(BaseSettings):
     outbox_relay_interval_seconds: float = Field(default=1.0, gt=0)
     # How often the relay process (`fanfare relay`) looks for unsent events.
     outbox_relay_poll_seconds: float = Field(default=0.05, gt=0)
+    # On PostgreSQL the relay process also wakes when an outbox write commits (NOTIFY),
+    # but runs passes at least this far apart, so a burst of writes makes one pass.
+    outbox_relay_min_gap_seconds: float = Field(default=0.02, ge=0)
     outbox_relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     event_delivery_batch_size: int = Field(default=100, ge=1, le=1_000)
     event_max_retries: int = Field(default=5, ge=0, le=50)
