@@ -7,6 +7,7 @@ import { graphql, graphqlUpload, onSessionEnded } from "./graphql.js";
 import { loadViewer, logInForm, logOut } from "./session.js";
 import {
   announce,
+  appendTo,
   busy,
   channelName,
   clearErrors,
@@ -37,6 +38,8 @@ const SCOPES = [
   ["CONVERSIONS_WRITE", "Record and reverse conversions"],
   ["STATS_READ", "Read pack and link statistics"],
 ];
+// How an image's renditions stand, as a marketer reads it ("Processing: Processing" said nothing).
+const ASSET_STATUS_TEXT = { PROCESSING: "Being made…", READY: "Ready", FAILED: "Failed" };
 const ASSET_POLL_MS = 1500;
 const ASSET_POLL_LIMIT = 120;
 
@@ -110,10 +113,10 @@ function packsView(params) {
   graphql(PACK_LIST, { filter: status ? { status } : {} }).then((result) => {
     renderSection(section, result, "contentPacks", (connection) => {
       if (!connection.edges.length) {
-        section.append(h("p", {}, "No packs yet. ", h("a", { href: "#/packs/new" }, "Create the first one.")));
+        appendTo(section, h("p", {}, "No packs yet. ", h("a", { href: "#/packs/new" }, "Create the first one.")));
         return;
       }
-      section.append(h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Packs table" },
+      appendTo(section, h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Packs table" },
         h("table", {},
           h("caption", { class: "visually-hidden" }, "Packs, newest first"),
           h("thead", {}, h("tr", {}, ["Title", "Status", "Purpose", "Audience", "Images", "Shares", "Human clicks", "Conversions", "Rewards"]
@@ -245,7 +248,7 @@ async function packView(id) {
   const result = await graphql(PACK, { id });
   renderSection(main, result, "contentPack", (pack) => {
     if (!pack) {
-      main.append(h("h1", {}, "Pack not found"), h("p", {}, h("a", { href: "#/packs" }, "Back to packs")));
+      appendTo(main, h("h1", {}, "Pack not found"), h("p", {}, h("a", { href: "#/packs" }, "Back to packs")));
       return;
     }
     const lifecycle = h("section", { class: "card", "aria-labelledby": "lifecycle-heading" });
@@ -253,7 +256,7 @@ async function packView(id) {
     const funnel = h("section", { class: "card", "aria-labelledby": "funnel-heading" }, h("p", { class: "loading" }, "Loading the funnel…"));
     const feedback = h("section", { class: "card", "aria-labelledby": "feedback-heading", dataset: { title: "What fans said" } },
       h("p", { class: "loading" }, "Loading feedback…"));
-    main.append(
+    appendTo(main, 
       h("p", { class: "breadcrumb" }, h("a", { href: "#/packs" }, "← Packs")),
       h("h1", {}, pack.title),
       lifecycle, assets, funnel, feedback, packForm(pack));
@@ -273,12 +276,12 @@ function renderLifecycle(section, pack) {
   const actions = h("div", { class: "actions" });
   if (pack.status === "DRAFT") {
     const ready = pack.assets.some((asset) => asset.status === "READY");
-    actions.append(h("button", { type: "submit", class: "primary", value: "publish" }, "Publish"));
-    if (!ready) actions.append(h("p", { class: "hint" }, "Publishing needs at least one image whose renditions are ready."));
+    appendTo(actions, h("button", { type: "submit", class: "primary", value: "publish" }, "Publish"));
+    if (!ready) appendTo(actions, h("p", { class: "hint" }, "Publishing needs at least one image whose renditions are ready."));
   } else if (pack.status === "PUBLISHED") {
-    actions.append(h("button", { type: "submit", class: "danger", value: "archive" }, "Archive"));
+    appendTo(actions, h("button", { type: "submit", class: "danger", value: "archive" }, "Archive"));
   }
-  form.append(actions);
+  appendTo(form, actions);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = event.submitter || form.querySelector("button[type=submit]");
@@ -310,7 +313,7 @@ function assetRow(asset) {
     h("div", {},
       h("p", {}, h("strong", {}, asset.filename), ` · ${Math.round(asset.bytes / 1024)} KB`,
         asset.width ? ` · ${asset.width}×${asset.height}` : ""),
-      h("p", {}, "Processing: ", h("span", { class: `asset-status status-${asset.status.toLowerCase()}` }, titleCase(asset.status)),
+      h("p", {}, "Sizes for each network: ", h("span", { class: `asset-status status-${asset.status.toLowerCase()}` }, ASSET_STATUS_TEXT[asset.status] || titleCase(asset.status)),
         asset.status === "FAILED" ? " (the file could not be read as an image; upload another)" : ""),
       renditionList(asset)));
 }
@@ -357,7 +360,7 @@ function renderAssets(section, pack, lifecycle) {
       }
       progressText.textContent = "Uploaded; making renditions…";
       pack.assets.push(payload.asset);
-      list.append(assetRow(payload.asset));
+      appendTo(list, assetRow(payload.asset));
       section.querySelector(".no-assets")?.remove();
       form.reset();
       watchAssets(pack, list, lifecycle, progressText);
@@ -407,7 +410,7 @@ async function loadFunnel(section, id) {
   const stats = pack ? pack.stats : null;
   if (!stats) {
     const outage = result.errors.find((error) => error.extensions && error.extensions.code === "SERVICE_UNAVAILABLE");
-    section.append(h("h2", { id: "funnel-heading" }, "Funnel"),
+    appendTo(section, h("h2", { id: "funnel-heading" }, "Funnel"),
       h("p", { class: outage ? "notice unavailable" : "notice", role: "status" },
         outage ? "Statistics are unavailable right now; the rest of the page still works." : "No statistics for this pack."));
     return;
@@ -421,7 +424,7 @@ async function loadFunnel(section, id) {
   // and then the funnel keeps its other steps and says what is missing.
   const rewardsKnown = stats.rewards !== null && stats.rewards !== undefined;
   if (rewardsKnown) steps.push(["Rewards", stats.rewards]);
-  section.append(h("h2", { id: "funnel-heading" }, "Funnel"),
+  appendTo(section, h("h2", { id: "funnel-heading" }, "Funnel"),
     funnelChart(steps, stats.previewFetches),
     rewardsKnown ? null : h("p", { class: "notice unavailable", role: "status" },
       "Rewards given are unavailable right now (rewards service); the other steps are up to date."),
@@ -445,12 +448,12 @@ async function loadFeedback(section, id) {
   const result = await graphql(PACK_FEEDBACK, { id });
   renderSection(section, result, "contentPack", (pack) => {
     const connection = pack ? pack.feedback : null;
-    section.append(h("h2", { id: "feedback-heading" }, "What fans said"));
+    appendTo(section, h("h2", { id: "feedback-heading" }, "What fans said"));
     if (!connection || !connection.edges.length) {
-      section.append(h("p", {}, "No feedback yet."));
+      appendTo(section, h("p", {}, "No feedback yet."));
       return;
     }
-    section.append(
+    appendTo(section, 
       h("p", { class: "hint" }, connection.totalCount > connection.edges.length
         ? `The newest ${connection.edges.length} of ${connection.totalCount}.` : "Newest first."),
       h("ul", { class: "feedback-list" }, connection.edges.map(({ node }) => h("li", { dataset: { sentiment: node.sentiment } },
@@ -478,13 +481,13 @@ function funnelChart(steps, previews) {
   const max = Math.max(1, ...rows.map(([, value]) => value));
   const height = rows.length * (barHeight + gap) + gap * 2;
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", class: "funnel-chart", "aria-labelledby": "funnel-title" });
-  chart.append(svg("title", { id: "funnel-title" },
+  appendTo(chart, svg("title", { id: "funnel-title" },
     `Funnel: ${steps.map(([label, value]) => `${label} ${value}`).join(", ")}; preview fetches and bots ${previews}, not counted.`));
   rows.forEach(([label, value], index) => {
     const apart = index === rows.length - 1;
     const y = gap + index * (barHeight + gap) + (apart ? gap : 0);
     const barWidth = Math.max(2, ((width - labelWidth - 60) * value) / max);
-    chart.append(
+    appendTo(chart, 
       svg("text", { x: 0, y: y + barHeight * 0.68, class: "funnel-label" }, label),
       svg("rect", { x: labelWidth, y, width: barWidth, height: barHeight, rx: 4, class: apart ? "bar-apart" : "bar" }),
       svg("text", { x: labelWidth + barWidth + 6, y: y + barHeight * 0.68, class: "funnel-value" }, String(value)));
@@ -538,12 +541,12 @@ function keysView() {
 async function loadKeys(section) {
   const result = await graphql(API_KEYS);
   renderSection(section, result, "apiKeys", (keys) => {
-    section.append(h("h2", { id: "keys-heading" }, "Keys"));
+    appendTo(section, h("h2", { id: "keys-heading" }, "Keys"));
     if (!keys.length) {
-      section.append(h("p", {}, "No keys yet."));
+      appendTo(section, h("p", {}, "No keys yet."));
       return;
     }
-    section.append(h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Keys table" },
+    appendTo(section, h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Keys table" },
       h("table", {},
         h("caption", { class: "visually-hidden" }, "Partner API keys, newest first"),
         h("thead", {}, h("tr", {}, ["Name", "Prefix", "Scopes", "Created", "Last used", "State"].map((label) => h("th", { scope: "col" }, label)))),

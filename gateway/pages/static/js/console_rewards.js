@@ -4,6 +4,7 @@
 import { graphql } from "./graphql.js";
 import {
   announce,
+  appendTo,
   busy,
   clearErrors,
   field,
@@ -140,7 +141,7 @@ function ruleFormValues(rule) {
 /** Put `value` in the select, adding it (labelled `label`) if the choices loaded lack it. */
 function choose(control, value, label) {
   if (value !== "" && ![...control.options].some((option) => option.value === value)) {
-    control.append(h("option", { value }, label));
+    appendTo(control, h("option", { value }, label));
   }
   control.value = value;
 }
@@ -313,13 +314,13 @@ export function rulesView(main) {
       // A rule opened for editing before the banks came may have added its bank already.
       const known = [...bankChoice.options].find((option) => option.value === bank.id);
       if (known) known.textContent = label;
-      else bankChoice.append(h("option", { value: bank.id }, label));
+      else appendTo(bankChoice, h("option", { value: bank.id }, label));
     }
   });
   graphql(RULE_PACKS).then((result) => {
     const packs = result.data && result.data.contentPacks ? result.data.contentPacks.edges.map((edge) => edge.node) : [];
     packs.forEach((pack) => packTitles.set(pack.id, pack.title));
-    packChoice.append(...packs.map((pack) => h("option", { value: pack.id }, pack.title)));
+    appendTo(packChoice, ...packs.map((pack) => h("option", { value: pack.id }, pack.title)));
     loadRules(list, packTitles, startEditing);
   });
 }
@@ -327,12 +328,12 @@ export function rulesView(main) {
 async function loadRules(section, packTitles, onEdit) {
   const result = await graphql(RULES);
   renderSection(section, result, "rewardRules", (rules) => {
-    section.append(h("h2", { id: "rules-heading" }, "Rules"));
+    appendTo(section, h("h2", { id: "rules-heading" }, "Rules"));
     if (!rules.length) {
-      section.append(h("p", {}, "No rules yet: fans earn nothing until you add one."));
+      appendTo(section, h("p", {}, "No rules yet: fans earn nothing until you add one."));
       return;
     }
-    section.append(tableOf("Reward rules", ["Name", "When", "Only for", "Reward", "Limits per fan", "Budget used", "Given", "State"],
+    appendTo(section, tableOf("Reward rules", ["Name", "When", "Only for", "Reward", "Limits per fan", "Budget used", "Given", "State"],
       rules.map((rule) => {
         const text = describeRule(rule, packTitles);
         return h("tr", { dataset: { ruleId: rule.id } },
@@ -394,13 +395,13 @@ export function codeBanksView(main) {
   const refreshBanks = async (selected) => {
     const result = await graphql(BANKS);
     renderSection(list, result, "codeBanks", (banks) => {
-      list.append(h("h2", { id: "banks-heading" }, "Banks"));
+      appendTo(list, h("h2", { id: "banks-heading" }, "Banks"));
       fill(bankChoice, banks.map((bank) => h("option", { value: bank.id, selected: bank.id === selected }, bank.name)));
       if (!banks.length) {
-        list.append(h("p", {}, "No code banks yet."));
+        appendTo(list, h("p", {}, "No code banks yet."));
         return;
       }
-      list.append(tableOf("Code banks", ["Name", "Codes left", "Handed out", "Warn below"], banks.map((bank) => h("tr", { dataset: { bankId: bank.id } },
+      appendTo(list, tableOf("Code banks", ["Name", "Codes left", "Handed out", "Warn below"], banks.map((bank) => h("tr", { dataset: { bankId: bank.id } },
         h("td", {}, bank.name), h("td", { class: "num" }, String(bank.remaining)),
         h("td", { class: "num" }, String(bank.handedOut)), h("td", { class: "num" }, String(bank.lowStockThreshold))))));
     });
@@ -600,12 +601,12 @@ export function queuesView(main) {
 async function loadGiftCards(section) {
   const result = await graphql(GIFT_CARDS);
   renderSection(section, result, "giftCardOrders", (orders) => {
-    section.append(h("h2", { id: "gift-cards-heading" }, "Gift cards to send"));
+    appendTo(section, h("h2", { id: "gift-cards-heading" }, "Gift cards to send"));
     if (!orders.length) {
-      section.append(h("p", {}, "Nothing to send."));
+      appendTo(section, h("p", {}, "Nothing to send."));
       return;
     }
-    section.append(h("ul", { class: "queue" }, orders.map((order) => {
+    appendTo(section, h("ul", { class: "queue" }, orders.map((order) => {
       const label = `${money(order.amountCents, order.currency)} gift card ordered ${formatDate(order.createdAt)}`;
       const form = h("form", { class: "form inline-form", novalidate: true, "aria-label": `Fulfil the ${label}` },
         field("Card code", input("cardCode", { required: true, maxlength: 200, autocomplete: "off" }), "Sent to the fan as their gift card."),
@@ -636,12 +637,12 @@ async function loadGiftCards(section) {
 async function loadNotes(section) {
   const result = await graphql(NOTES);
   renderSection(section, result, "handwrittenNotes", (items) => {
-    section.append(h("h2", { id: "notes-heading" }, "Notes to write by hand"));
+    appendTo(section, h("h2", { id: "notes-heading" }, "Notes to write by hand"));
     if (!items.length) {
-      section.append(h("p", {}, "No notes to write."));
+      appendTo(section, h("p", {}, "No notes to write."));
       return;
     }
-    section.append(h("ul", { class: "queue" }, items.map((note) => {
+    appendTo(section, h("ul", { class: "queue" }, items.map((note) => {
       const who = note.displayName || "a fan who left";
       const form = h("form", { class: "inline", "aria-label": `Note for ${who}` },
         h("button", { type: "submit" }, h("span", {}, "Mark written"), h("span", { class: "visually-hidden" }, ` for ${who}`)));

@@ -6,6 +6,7 @@ import { graphql, onSessionEnded } from "./graphql.js";
 import { loadViewer, logInForm, logOut, signUpForm } from "./session.js";
 import {
   announce,
+  appendTo,
   busy,
   channelName,
   field,
@@ -83,8 +84,50 @@ function renderNav() {
 async function onLogOut(event) {
   await busy(event.currentTarget, logOut);
   viewer = null;
-  announce("You are logged out.");
+  forgetReturn();
+  say("You are logged out.");
   goTo("#/");
+}
+
+// A message the next view shows once, visibly and to screen readers (e.g. after log-out).
+let flash = null;
+function say(message) {
+  flash = message;
+  announce(message);
+}
+function takeFlash() {
+  const message = flash;
+  flash = null;
+  // Spoken by announce() already; shown here for the eyes.
+  return message ? h("p", { class: "notice flash" }, message) : null;
+}
+
+// Where a visitor was going when the portal asked them to log in (a pack someone sent them,
+// the leaderboard): they land there once signed in, not on the packs list.
+const RETURN_KEY = "fanfare:return-to";
+function rememberReturn(hash) {
+  try {
+    sessionStorage.setItem(RETURN_KEY, hash);
+  } catch {
+    // Storage refused (private mode): they land on the packs list, as before.
+  }
+}
+function forgetReturn() {
+  try {
+    sessionStorage.removeItem(RETURN_KEY);
+  } catch {
+    // Nothing was stored.
+  }
+}
+function takeReturn() {
+  let hash = null;
+  try {
+    hash = sessionStorage.getItem(RETURN_KEY);
+  } catch {
+    hash = null;
+  }
+  forgetReturn();
+  return hash && /^#\/(?!login|signup)/.test(hash) ? hash : "#/";
 }
 
 function goTo(hash) {
@@ -97,7 +140,7 @@ async function signedIn(user) {
   viewer = user;
   announce(`Welcome, ${user.displayName}.`);
   await loadTierThresholds();
-  goTo("#/");
+  goTo(takeReturn());
 }
 
 onSessionEnded(() => {
@@ -108,9 +151,12 @@ onSessionEnded(() => {
 });
 
 // Packs and the leaderboard are for signed-in fans (the API refuses anonymous callers).
-function welcomeView() {
+function welcomeView(path = "/") {
+  const asked = path.startsWith("/packs/") ? "this pack" : (path === "/" ? null : "this page");
   fill(
     main,
+    takeFlash(),
+    asked ? h("p", { class: "notice", role: "status" }, `Log in or sign up to see ${asked}; you will come back to it.`) : null,
     h("section", { class: "card welcome", "aria-labelledby": "welcome-heading" },
       h("h1", { id: "welcome-heading" }, "Share the stories you love"),
       h("p", { class: "lede" }, "Fanfare gives fans behind-the-scenes packs worth sharing: things that make people laugh, learn or love."),
@@ -214,21 +260,21 @@ function packsView(params) {
 async function loadPacks(section, filter, after) {
   const result = await graphql(PACKS, { first: 12, after, filter });
   const target = after ? h("div") : section;
-  if (after) section.append(target);
+  if (after) appendTo(section, target);
   renderSection(target, result, "contentPacks", (connection) => {
     if (connection.totalCount === 0) {
-      target.append(h("p", { class: "notice" }, "No packs match; try another purpose or tag."));
+      appendTo(target, h("p", { class: "notice" }, "No packs match; try another purpose or tag."));
       return;
     }
-    if (!after) target.append(h("p", { class: "count" }, `${connection.totalCount} pack${connection.totalCount === 1 ? "" : "s"}`));
-    target.append(h("ul", { class: "pack-grid" }, connection.edges.map((edge) => packCard(edge.node))));
+    if (!after) appendTo(target, h("p", { class: "count" }, `${connection.totalCount} pack${connection.totalCount === 1 ? "" : "s"}`));
+    appendTo(target, h("ul", { class: "pack-grid" }, connection.edges.map((edge) => packCard(edge.node))));
     if (connection.pageInfo.hasNextPage) {
       const more = h("button", { type: "button" }, "Show more packs");
       more.addEventListener("click", () => {
         more.remove();
         loadPacks(section, filter, connection.pageInfo.endCursor);
       });
-      target.append(h("div", { class: "actions" }, more));
+      appendTo(target, h("div", { class: "actions" }, more));
     }
   });
 }
@@ -283,22 +329,24 @@ async function packView(slug) {
   const result = await graphql(PACK, { slug });
   renderSection(main, result, "contentPack", (pack) => {
     if (!pack) {
-      main.append(h("h1", {}, "Pack not found"), h("p", {}, "It may have been archived. ", h("a", { href: "#/" }, "See all packs")));
+      appendTo(main, h("h1", {}, "Pack not found"), h("p", {}, "It may have been archived. ", h("a", { href: "#/" }, "See all packs")));
       return;
     }
     document.title = `${pack.title} · Fanfare`;
-    main.append(
+    const sharing = packSharing(pack);
+    appendTo(main, 
       h("p", { class: "breadcrumb" }, h("a", { href: "#/" }, "← All packs")),
       h("article", { class: "pack", "aria-labelledby": "pack-title" },
         h("h1", { id: "pack-title" }, pack.title),
         h("p", { class: "meta" }, h("span", { class: `purpose purpose-${pack.purpose.toLowerCase()}` }, titleCase(pack.purpose)),
           pack.tags.length ? ` · ${pack.tags.map((tag) => `#${tag}`).join(" ")}` : ""),
         h("p", { class: "lede" }, pack.summary),
-        pack.locked ? h("p", { class: "notice lock" }, unlockText(pack.minTier)) : null,
+        pack.locked ? h("p", { class: "notice lock" }, unlockText(pack.minTier), " ", h("a", { href: "#/me" }, "See my points")) : null,
         gallery(pack),
-        h("section", { "aria-labelledby": "story-heading" }, h("h2", { id: "story-heading" }, "Behind the scenes"), markdown(pack.story)),
-        pack.locked ? null : sharePanel(pack),
-        pack.locked ? null : captionsPanel(pack),
+        // A locked pack comes without its story: no empty heading, the lock says why.
+        pack.story ? h("section", { "aria-labelledby": "story-heading" }, h("h2", { id: "story-heading" }, "Behind the scenes"), markdown(pack.story)) : null,
+        pack.locked ? null : sharePanel(pack, sharing),
+        pack.locked ? null : captionsPanel(pack, sharing),
         pack.locked ? null : downloadsPanel(pack),
         viewer && !pack.locked ? feedbackForm(pack) : null),
     );
@@ -317,17 +365,9 @@ function gallery(pack) {
   }));
 }
 
-function sharePanel(pack) {
-  const section = h("section", { class: "card share", "aria-labelledby": "share-heading" }, h("h2", { id: "share-heading" }, "Share it"));
-  if (!viewer) {
-    section.append(h("p", {}, h("a", { href: "#/login" }, "Log in"), " or ", h("a", { href: "#/signup" }, "sign up"),
-      " to get your own link, so your shares are counted and thanked."));
-    return section;
-  }
+/** The fan's links for one pack, one per channel (made once, then reused), and shares recorded. */
+function packSharing(pack) {
   const links = {};
-  const status = h("p", { class: "share-status", role: "status" });
-  const linkOutput = h("input", { id: "my-link", class: "my-link", readonly: true, value: "", "aria-label": "My link", placeholder: "Your link appears here" });
-  const qr = h("div", { class: "qr" });
 
   async function linkFor(channel) {
     if (links[channel]) return links[channel];
@@ -349,6 +389,20 @@ function sharePanel(pack) {
     const payload = result.data && result.data.recordShare;
     return Boolean(payload && payload.ok);
   }
+
+  return { linkFor, recordShare };
+}
+
+function sharePanel(pack, { linkFor, recordShare }) {
+  const section = h("section", { class: "card share", "aria-labelledby": "share-heading" }, h("h2", { id: "share-heading" }, "Share it"));
+  if (!viewer) {
+    appendTo(section, h("p", {}, h("a", { href: "#/login" }, "Log in"), " or ", h("a", { href: "#/signup" }, "sign up"),
+      " to get your own link, so your shares are counted and thanked."));
+    return section;
+  }
+  const status = h("p", { class: "share-status", role: "status" });
+  const linkOutput = h("input", { id: "my-link", class: "my-link", readonly: true, value: "", "aria-label": "My link", placeholder: "Your link appears here" });
+  const qr = h("div", { class: "qr" });
 
   function report(message) {
     status.textContent = message;
@@ -438,21 +492,56 @@ function sharePanel(pack) {
       h("button", { type: "button", onClick: shareTo(channel, label, makeUrl), dataset: { channel } }, `Share to ${label}`)),
     typeof navigator.share === "function" ? h("button", { type: "button", onClick: nativeShare }, "Share…") : null,
     h("button", { type: "button", onClick: showQr }, "My QR code"));
-  section.append(buttons, h("div", { class: "field" }, h("label", { for: "my-link" }, "My link"), linkOutput), status, qr);
+  appendTo(section, buttons, h("div", { class: "field" }, h("label", { for: "my-link" }, "My link"), linkOutput), status, qr);
   return section;
 }
 
-function captionsPanel(pack) {
+function captionsPanel(pack, sharing) {
   const kit = pack.shareKit;
   if (!kit.captions.length && !kit.hashtags.length) return null;
+  const channels = kit.captions.length ? kit.captions.map((caption) => caption.channel) : ["OTHER"];
   return h("section", { class: "card", "aria-labelledby": "captions-heading" },
     h("h2", { id: "captions-heading" }, "Captions"),
-    h("p", { class: "hint" }, "Ready to paste; the disclosure says your share is rewarded."),
-    h("dl", { class: "captions" }, kit.captions.map((caption) => [
-      h("dt", {}, channelName(caption.channel)),
-      h("dd", {}, captionFor(pack, caption.channel)),
-    ])),
-    kit.captions.length ? null : h("p", {}, captionFor(pack, "OTHER")));
+    h("p", { class: "hint" }, "Ready to paste: “Copy with my link” copies the caption and your own link for that network. The disclosure says your share is rewarded."),
+    h("dl", { class: "captions" }, channels.map((channel) => [
+      h("dt", {}, channel === "OTHER" ? "Any network" : channelName(channel)),
+      h("dd", {}, h("p", { class: "caption-text" }, captionFor(pack, channel)), viewer ? copyCaptionButton(pack, channel, sharing) : null),
+    ])));
+}
+
+/** "Copy with my link": the caption and the fan's link for its network, in one paste. */
+function copyCaptionButton(pack, channel, { linkFor, recordShare }) {
+  const status = h("p", { class: "caption-status", role: "status" });
+  const fallback = h("div", { class: "caption-fallback" });
+  const button = h("button", { type: "button", class: "copy-caption" }, "Copy with my link",
+    h("span", { class: "visually-hidden" }, ` (${channel === "OTHER" ? "any network" : channelName(channel)})`));
+  button.addEventListener("click", () => busy(button, async () => {
+    fill(fallback);
+    status.textContent = "";
+    try {
+      const link = await linkFor(channel);
+      const text = `${captionFor(pack, channel)} ${link.shortUrl}`;
+      let copied = false;
+      try {
+        await navigator.clipboard.writeText(text);
+        copied = true;
+      } catch {
+        copied = false;
+      }
+      if (!copied) {
+        // The browser refused the clipboard: the text is shown selected for Ctrl+C.
+        const area = h("textarea", { readonly: true, rows: 3, "aria-label": "Caption with my link" }, text);
+        fill(fallback, area);
+        area.select();
+      }
+      await recordShare(channel);
+      status.textContent = copied ? "Copied with your link; paste it in your post." : "Selected with your link; press Ctrl+C (or ⌘C) to copy it.";
+    } catch (error) {
+      status.textContent = error.message;
+    }
+    announce(status.textContent);
+  }));
+  return [h("div", { class: "actions" }, button), fallback, status];
 }
 
 function downloadsPanel(pack) {
@@ -484,6 +573,8 @@ function feedbackForm(pack) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     await busy(form.querySelector("button[type=submit]"), async () => {
+      // A second note gets its own thank-you, not the first one's left standing.
+      form.querySelector(".feedback-status").textContent = "";
       const values = formValues(form);
       const result = await graphql(LEAVE_FEEDBACK, {
         input: { packId: pack.id, sentiment: values.sentiment, text: values.text || null },
@@ -516,7 +607,7 @@ function meView() {
     renderSection(standing, result, "viewer", (value) => {
       const user = value.user;
       const nextIndex = tierThresholds.findIndex(([name]) => name === user.tier) + 1;
-      standing.append(h("h2", { id: "standing-heading" }, "Points and tier"),
+      appendTo(standing, h("h2", { id: "standing-heading" }, "Points and tier"),
         h("p", { class: "big" }, h("span", { class: "points-balance" }, String(user.pointsBalance)), " points to spend"),
         h("p", {}, "Tier: ", h("strong", { class: "tier" }, titleCase(user.tier))),
         tierNext(user.tier, nextIndex),
@@ -533,7 +624,7 @@ function meView() {
     renderSection(sharing, result, "viewer", (value) => {
       const stats = value.stats;
       sharing.dataset.lifetime = String(stats.pointsEarned);
-      sharing.append(h("h2", { id: "sharing-heading" }, "My sharing"),
+      appendTo(sharing, h("h2", { id: "sharing-heading" }, "My sharing"),
         h("dl", { class: "stats" },
           h("dt", {}, "Shares"), h("dd", {}, String(stats.shares)),
           h("dt", {}, "Human clicks"), h("dd", {}, String(stats.humanClicks)),
@@ -545,12 +636,12 @@ function meView() {
   graphql(MY_LINKS).then((result) => {
     renderSection(links, result, "viewer", (value) => {
       const connection = value.referralLinks;
-      links.append(h("h2", { id: "links-heading" }, "My links"));
+      appendTo(links, h("h2", { id: "links-heading" }, "My links"));
       if (!connection.edges.length) {
-        links.append(h("p", {}, "No links yet. ", h("a", { href: "#/" }, "Pick a pack to share.")));
+        appendTo(links, h("p", {}, "No links yet. ", h("a", { href: "#/" }, "Pick a pack to share.")));
         return;
       }
-      links.append(h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "My links table" },
+      appendTo(links, h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "My links table" },
         h("table", { class: "links" },
           h("caption", { class: "visually-hidden" }, "My links with their clicks and conversions"),
           h("thead", {}, h("tr", {}, ["Pack", "Channel", "Link", "Human clicks", "Unique visitors", "Conversions", "Previews (not counted)"]
@@ -632,12 +723,12 @@ function viewerField(result, name) {
 async function loadRedemptions(section) {
   const result = viewerField(await graphql(MY_REDEMPTIONS), "redemptions");
   renderSection(section, result, "redemptions", (items) => {
-    section.append(h("h2", { id: "redemptions-heading" }, "What I redeemed"));
+    appendTo(section, h("h2", { id: "redemptions-heading" }, "What I redeemed"));
     if (!items.length) {
-      section.append(h("p", {}, "Nothing yet: spend your points above."));
+      appendTo(section, h("p", {}, "Nothing yet: spend your points above."));
       return;
     }
-    section.append(h("ul", { class: "rewards redemptions" }, items.map((item) => h("li", { class: "reward redemption" },
+    appendTo(section, h("ul", { class: "rewards redemptions" }, items.map((item) => h("li", { class: "reward redemption" },
       h("p", {}, h("strong", {}, item.itemName), ` · ${item.costPoints} points · ${formatDate(item.createdAt)}`),
       item.code ? h("p", {}, "Your code: ", h("code", { class: "reward-code" }, item.code)) : null,
       item.giftCardCode ? h("p", {}, "Gift card: ", h("code", { class: "reward-code" }, item.giftCardCode)) : null,
@@ -649,12 +740,12 @@ async function loadMyRewards(section) {
   const result = await graphql(MY_REWARDS);
   renderSection(section, result, "viewer", (value) => {
     const edges = value.rewards.edges;
-    section.append(h("h2", { id: "rewards-heading" }, "My rewards"));
+    appendTo(section, h("h2", { id: "rewards-heading" }, "My rewards"));
     if (!edges.length) {
-      section.append(h("p", {}, "Nothing yet: share a pack and your thank-yous appear here."));
+      appendTo(section, h("p", {}, "Nothing yet: share a pack and your thank-yous appear here."));
       return;
     }
-    section.append(h("ul", { class: "rewards" }, edges.map(({ node }) => h("li", { class: "reward", dataset: { kind: node.kind, status: node.status } },
+    appendTo(section, h("ul", { class: "rewards" }, edges.map(({ node }) => h("li", { class: "reward", dataset: { kind: node.kind, status: node.status } },
       h("p", {}, h("strong", {}, node.title), node.points ? ` · ${node.points} points` : "", ` · ${titleCase(node.status)}`),
       h("p", { class: "hint" }, `${node.reason} · ${formatDate(node.issuedAt)}`),
       node.code ? h("p", {}, "Your code: ", h("code", { class: "reward-code" }, node.code)) : null,
@@ -666,13 +757,13 @@ async function loadCatalog(section, onRedeemed) {
   const result = await graphql(CATALOG);
   renderSection(section, result, "rewardCatalog", (items) => {
     const balance = result.data.balance ? result.data.balance.user.pointsBalance : null;
-    section.append(h("h2", { id: "catalog-heading" }, "Spend your points"),
+    appendTo(section, h("h2", { id: "catalog-heading" }, "Spend your points"),
       balance === null ? null : h("p", {}, "You have ", h("strong", { class: "catalog-balance" }, String(balance)), " points."));
     if (!items.length) {
-      section.append(h("p", {}, "The catalog is empty right now."));
+      appendTo(section, h("p", {}, "The catalog is empty right now."));
       return;
     }
-    section.append(h("ul", { class: "catalog" }, items.map((item) => h("li", {}, catalogItem(item, section, onRedeemed)))));
+    appendTo(section, h("ul", { class: "catalog" }, items.map((item) => h("li", {}, catalogItem(item, section, onRedeemed)))));
   });
 }
 
@@ -726,10 +817,10 @@ function leaderboardView(params) {
   graphql(LEADERBOARD, { period }).then((result) => {
     renderSection(section, result, "leaderboard", (entries) => {
       if (!entries.length) {
-        section.append(h("p", {}, "No points yet in this period. Share a pack to lead!"));
+        appendTo(section, h("p", {}, "No points yet in this period. Share a pack to lead!"));
         return;
       }
-      section.append(h("table", { class: "leaderboard" },
+      appendTo(section, h("table", { class: "leaderboard" },
         h("caption", { class: "visually-hidden" }, "Top fans by points"),
         h("thead", {}, h("tr", {}, ["Rank", "Fan", "Points", "Tier"].map((label) => h("th", { scope: "col" }, label)))),
         h("tbody", {}, entries.map((entry) => h("tr", {},
@@ -787,7 +878,8 @@ function accountView() {
     fill(exportStatus, h("p", {}, "Your data is ready: ", h("a", { href, download: "fanfare-my-data.json", class: "export-link" }, "download fanfare-my-data.json")));
   }));
 
-  const deleteForm = h("form", { class: "card form danger", "aria-labelledby": "delete-heading" },
+  // novalidate: the page says what to fix beside the box, as every other form does.
+  const deleteForm = h("form", { class: "card form danger", novalidate: true, "aria-labelledby": "delete-heading" },
     h("h2", { id: "delete-heading" }, "Delete my account"),
     h("p", {}, "This erases your personal data in every part of Fanfare. Anonymous counts stay. It cannot be undone."),
     h("div", { class: "field", dataset: { field: "confirm" } },
@@ -805,7 +897,8 @@ function accountView() {
       const payload = result.data.deleteMyAccount;
       if (showErrors(deleteForm, payload.errors)) return;
       viewer = null;
-      announce("Your account is deleted.");
+      forgetReturn();
+      say("Your account is deleted. Thank you for sharing with us.");
       goTo("#/");
     });
   });
@@ -825,7 +918,11 @@ function route() {
   const params = new URLSearchParams(query || "");
   document.title = "Fanfare: share what you love";
   renderNav();
-  if (!viewer && !["/login", "/signup"].includes(path)) return welcomeView();
+  if (!viewer && !["/login", "/signup"].includes(path)) {
+    if (path === "/") forgetReturn();
+    else rememberReturn(`#${hash}`);
+    return welcomeView(path);
+  }
   if (path.startsWith("/packs/")) return packView(decodeURIComponent(path.slice("/packs/".length)));
   switch (path) {
     case "/login":

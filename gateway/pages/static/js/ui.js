@@ -30,6 +30,15 @@ function append(element, children) {
   }
 }
 
+/**
+ * Add `children` to the end of `element`, skipping null, undefined and false. The DOM's own
+ * `element.append(null)` writes the text "null", so views append through this.
+ */
+export function appendTo(element, ...children) {
+  append(element, children);
+  return element;
+}
+
 /** Replace the content of `element` with `children`. */
 export function fill(element, ...children) {
   element.replaceChildren();
