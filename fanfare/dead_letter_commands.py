@@ -68,8 +68,9 @@ def _one_letter(command: Callable[..., None]) -> Callable[..., None]:
 def dead_letters() -> None:
     """Work parked in a service's dead_letters after its retries.
 
-    Events are sent again with `retry` once their cause is fixed; tasks are
-    done again by their service (see its README) and then discarded.
+    `retry` has the work done again once its cause is fixed: an event is sent
+    again; a task is redone where its service can (a thank-you delivery, an
+    asset's processing). Other letters are discarded once dealt with.
     """
 
 
@@ -125,14 +126,47 @@ def show_command(letter_id: int, service: str) -> None:
     type=click.FloatRange(min=0, max=3600),
     default=30.0,
     show_default=True,
-    help="How long to wait for the event to be applied (0: send and return).",
+    help="How long to wait for an event to be applied (0: send and return).",
 )
 def retry_command(letter_id: int, service: str, wait_seconds: float) -> None:
-    """Send a dead-lettered event to its consumer again, once its cause is fixed.
+    """Have a dead letter's work done again, once its cause is fixed.
 
-    The event is applied at most once, whatever happens; the letter is deleted
-    when the event is seen applied, and stays otherwise.
+    An event is sent to its consumer again and applied at most once, whatever
+    happens; its letter is deleted when the event is seen applied, and stays
+    otherwise. A task its service can redo is put back and sent again; if it
+    fails again, it is parked again.
     """
+    from services.common.dead_letters import TASK_KIND, get_dead_letter
+
+    with _letters_of(service) as (runtime, tables):
+        if get_dead_letter(runtime.db, tables, letter_id).kind == TASK_KIND:
+            _redo_task(runtime, tables, letter_id)
+        else:
+            _send_event_again(runtime, tables, letter_id, wait_seconds=wait_seconds)
+
+
+def _redo_task(runtime: ServiceRuntime, tables: EventTables, letter_id: int) -> None:
+    from services.common.dead_letters import redo_task
+
+    assert runtime.celery is not None
+    service = runtime.service
+    letter = redo_task(runtime.db, tables, runtime.task_redoers, letter_id)
+    try:
+        runtime.celery.send_task(letter.name, kwargs=letter.payload, queue=service, retry=False)
+    except Exception as error:
+        raise click.ClickException(
+            f"{service}: {letter.reference} was put back to be done, but the broker refused "
+            f"the task ({error}); {service}'s periodic sweep sends it once the broker is back."
+        ) from error
+    click.echo(
+        f"{service}: {letter.reference} put back and {letter.name} sent again; dead letter "
+        f"#{letter_id} deleted (if it fails again it is parked again)"
+    )
+
+
+def _send_event_again(
+    runtime: ServiceRuntime, tables: EventTables, letter_id: int, *, wait_seconds: float
+) -> None:
     from services.common.celery_app import send_event
     from services.common.dead_letters import (
         delete_resolved_dead_letters,
@@ -140,22 +174,22 @@ def retry_command(letter_id: int, service: str, wait_seconds: float) -> None:
         wait_until_applied,
     )
 
-    with _letters_of(service) as (runtime, tables):
-        assert runtime.celery is not None
-        event = event_to_send_again(runtime.db, tables, letter_id)
-        send_event(runtime.celery, service, event)
-        click.echo(f"{service}: sent event {event.id} ({event.type}) to its consumer again")
-        if wait_seconds == 0:
-            click.echo("not waiting; `fanfare events dead-letters list` shows when it is applied")
-            return
-        if not wait_until_applied(runtime.db, tables, event.id, timeout_seconds=wait_seconds):
-            raise click.ClickException(
-                f"{service}: event {event.id} was not applied within {wait_seconds:g} s. "
-                f"The dead letter stays: check that {service}'s worker runs, and its log for "
-                "the event's error; the periodic purge removes the letter once it is applied."
-            )
-        delete_resolved_dead_letters(runtime.db, tables)
-        click.echo(f"{service}: event {event.id} applied; dead letter #{letter_id} deleted")
+    assert runtime.celery is not None
+    service = runtime.service
+    event = event_to_send_again(runtime.db, tables, letter_id)
+    send_event(runtime.celery, service, event)
+    click.echo(f"{service}: sent event {event.id} ({event.type}) to its consumer again")
+    if wait_seconds == 0:
+        click.echo("not waiting; `fanfare events dead-letters list` shows when it is applied")
+        return
+    if not wait_until_applied(runtime.db, tables, event.id, timeout_seconds=wait_seconds):
+        raise click.ClickException(
+            f"{service}: event {event.id} was not applied within {wait_seconds:g} s. "
+            f"The dead letter stays: check that {service}'s worker runs, and its log for "
+            "the event's error; the periodic purge removes the letter once it is applied."
+        )
+    delete_resolved_dead_letters(runtime.db, tables)
+    click.echo(f"{service}: event {event.id} applied; dead letter #{letter_id} deleted")
 
 
 @dead_letters.command("discard")

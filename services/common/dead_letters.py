@@ -17,20 +17,28 @@ done. This module is what ``fanfare events dead-letters`` runs.
   (:mod:`services.common.event_retention`) deletes the ones it did not wait
   for, before the ``processed_events`` row that proves it is purged itself.
 - A *task* letter (kind ``task``: an asset's processing, a delivery, a click
-  the database refused) is not sent again from here: whether the task can run
-  again, and what it then does, is its service's business (a failed asset is
-  uploaded again; a refused click needs its data looked at). It is listed and
-  shown, and discarded once handled. Nothing is ever deleted on its own.
+  the database refused) can be redone only where its service says how: the
+  task left its work FAILED so that nobody waits on it, and only the service
+  knows how to put that work back. A service registers a :data:`TaskRedo` per
+  task name (``runtime.task_redoers``): in one transaction it puts the work
+  back (FAILED -> PENDING) and the letter is deleted, then the task is sent
+  again; should that send be lost, the service's periodic sweep of pending
+  work sends it. If the task fails again it is parked again, in a new letter.
+  Other task letters (a click the database refused needs its data looked
+  at) are listed, shown, and discarded once handled. Nothing is ever deleted
+  on its own.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, cast
 
 from sqlalchemy import CursorResult, and_, delete, exists, func, select
+from sqlalchemy.orm import Session
 
 from services.common.db import Database
 from services.common.events import Event
@@ -38,6 +46,11 @@ from services.common.outbox import EventTables
 
 EVENT_KIND: Final = "event"
 TASK_KIND: Final = "task"
+
+# Puts a dead-lettered task's work back to be done, given the letter's payload (the
+# task's keyword arguments), inside the caller's transaction; False when there is
+# nothing to put back (the work was done or cancelled since).
+TaskRedo = Callable[[Session, dict[str, Any]], bool]
 
 
 @dataclass(frozen=True)
@@ -145,17 +158,44 @@ def event_to_send_again(db: Database, tables: EventTables, letter_id: int) -> Ev
     """
     letter = get_dead_letter(db, tables, letter_id)
     if letter.kind != EVENT_KIND:
-        raise NotRetryable(
-            f"dead letter {letter_id} is a {letter.kind} ({letter.name}, {letter.reference}): "
-            "only events are sent again from here. Have its service do the work again "
-            "(see its README), then discard the letter."
-        )
+        raise NotRetryable(f"dead letter {letter_id} is a task: it is redone, not sent again")
     if letter.resolved:
         raise NotRetryable(
             f"the event of dead letter {letter_id} ({letter.reference}) has been applied "
             "since; there is nothing to send. Discard the letter, or let the purge remove it."
         )
     return Event.from_message(letter.payload)
+
+
+def redo_task(
+    db: Database, tables: EventTables, redoers: Mapping[str, TaskRedo], letter_id: int
+) -> DeadLetter:
+    """Put a dead-lettered task's work back and delete its letter, in one transaction.
+
+    The caller then sends the task again (its name and the letter's payload as
+    keyword arguments). Raises :class:`NotRetryable` for an event letter, a
+    task its service cannot redo, or work that is no longer failed.
+    """
+    letter = get_dead_letter(db, tables, letter_id)
+    if letter.kind != TASK_KIND:
+        raise NotRetryable(f"dead letter {letter_id} is an event: it is sent again, not redone")
+    redo = redoers.get(letter.name)
+    if redo is None:
+        raise NotRetryable(
+            f"dead letter {letter_id} is a {letter.name} task ({letter.reference}), which its "
+            "service cannot redo from here: see its README, then discard the letter."
+        )
+    letters = tables.dead_letters
+    with db.transaction() as session:
+        gone = session.execute(delete(letters).where(letters.c.id == letter_id))
+        if cast(CursorResult[Any], gone).rowcount != 1:
+            raise DeadLetterNotFound(f"no dead letter has id {letter_id}")
+        if not redo(session, letter.payload):
+            raise NotRetryable(
+                f"the work of dead letter {letter_id} ({letter.reference}) is no longer failed: "
+                "it was done or cancelled since. Discard the letter."
+            )
+    return letter
 
 
 def wait_until_applied(

@@ -10,7 +10,7 @@ from flask import current_app
 from prometheus_client.registry import Collector
 
 from services.common.db import Database
-from services.common.dead_letters import count_dead_letters
+from services.common.dead_letters import TaskRedo, count_dead_letters
 from services.common.delivery_receipts import DeliveryReceipts
 from services.common.metrics import DeadLettersCollector, OutboxBacklogCollector
 from services.common.outbox import EventConsumer, EventTables, Outbox
@@ -32,6 +32,9 @@ class ServiceRuntime:
     redis: redis.Redis
     receipts: DeliveryReceipts
     celery: Celery | None = field(default=None)
+    # How each dead-lettered task whose service can redo it is put back
+    # (``fanfare events dead-letters retry``); see services/common/dead_letters.py.
+    task_redoers: dict[str, TaskRedo] = field(default_factory=dict)
 
     @property
     def service(self) -> str:

@@ -8,6 +8,7 @@ from services.common.app import create_service_app
 from services.common.celery_app import create_celery
 from services.common.runtime import ServiceRuntime
 from services.content.context import ContentContext
+from services.content.dead_letter_redo import TASK_REDOERS
 from services.content.fans import apply_tier_changed
 from services.content.imaging import PillowImagePipeline
 from services.content.media import media
@@ -47,6 +48,7 @@ def create_app(settings: ContentSettings | None = None) -> Flask:
     app.extensions["content"] = context
     runtime.consumer.on("rewards.tier_changed")(apply_tier_changed)
     register_tasks(celery, context)
+    runtime.task_redoers.update(TASK_REDOERS)
     app.register_blueprint(api)
     app.register_blueprint(media)
     return app

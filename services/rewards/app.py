@@ -11,6 +11,7 @@ from services.rewards import views  # noqa: F401 - registers the endpoints on th
 from services.rewards.api import api
 from services.rewards.catalog import RedemptionContext
 from services.rewards.consumers import register_event_handlers
+from services.rewards.dead_letter_redo import TASK_REDOERS
 from services.rewards.deliveries import MailConfig
 from services.rewards.extension import RewardsExtension
 from services.rewards.gift_card_providers import build_gift_card_provider
@@ -59,5 +60,6 @@ def create_app(
     app.extensions["rewards"] = extension
     register_event_handlers(runtime.consumer, extension.issuance)
     register_tasks(celery, runtime, settings, extension)
+    runtime.task_redoers.update(TASK_REDOERS)
     app.register_blueprint(api)
     return app

@@ -20,6 +20,7 @@ import pytest
 import redis
 from click.testing import CliRunner
 from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
 from fanfare.apps import get_app_spec
 from fanfare.cli import main
@@ -35,6 +36,7 @@ from services.common.dead_letters import (
     event_to_send_again,
     get_dead_letter,
     list_dead_letters,
+    redo_task,
     wait_until_applied,
 )
 from services.common.event_retention import purge_event_tables
@@ -153,8 +155,8 @@ def test_only_an_unresolved_event_letter_can_be_sent_again(db: Database) -> None
 
     # an event letter gives its event back, whole
     assert event_to_send_again(db, tables, by_reference[event.id]) == event
-    # a task letter is its service's to redo
-    with pytest.raises(NotRetryable, match="only events are sent again"):
+    # a task letter is redone, not sent as an event
+    with pytest.raises(NotRetryable, match="it is redone, not sent again"):
         event_to_send_again(db, tables, by_reference["deliver:7"])
     # an event applied since has nothing left to send
     with pytest.raises(NotRetryable, match="applied since"):
@@ -175,6 +177,52 @@ def test_a_discarded_letter_is_gone_and_the_others_stay(db: Database) -> None:
     assert [letter.id for letter in list_dead_letters(db, tables)] == [second]
     with pytest.raises(DeadLetterNotFound):
         get_dead_letter(db, tables, first)
+
+
+def test_a_task_redo_puts_the_work_back_and_deletes_the_letter_in_one_transaction(
+    db: Database,
+) -> None:
+    # given a parked task whose service knows how to put its work back
+    park_task(db, "deliver:7")
+    park_task(db, "deliver:8")
+    first, second = sorted(letter.id for letter in list_dead_letters(db, tables))
+    put_back: list[dict[str, Any]] = []
+
+    def redo(session: Session, payload: dict[str, Any]) -> bool:
+        put_back.append(payload)
+        return True
+
+    # when it is redone
+    letter = redo_task(db, tables, {"rewards.deliver": redo}, first)
+
+    # then its work was put back with the task's arguments, and only its letter went
+    assert letter.reference == "deliver:7"
+    assert put_back == [{"delivery_id": 7}]
+    assert [row.id for row in list_dead_letters(db, tables)] == [second]
+    with pytest.raises(DeadLetterNotFound):
+        redo_task(db, tables, {"rewards.deliver": redo}, first)
+
+
+def test_a_task_redo_with_nothing_to_put_back_keeps_the_letter(db: Database) -> None:
+    # given a parked task whose work was done since
+    park_task(db, "deliver:7")
+    (letter,) = list_dead_letters(db, tables)
+
+    def nothing_failed(session: Session, payload: dict[str, Any]) -> bool:
+        return False
+
+    # when it is redone, it is refused and its letter stays
+    with pytest.raises(NotRetryable, match="no longer failed"):
+        redo_task(db, tables, {"rewards.deliver": nothing_failed}, letter.id)
+    assert [row.id for row in list_dead_letters(db, tables)] == [letter.id]
+    # a task nobody can redo, and an event, are refused too
+    with pytest.raises(NotRetryable, match="cannot redo from here"):
+        redo_task(db, tables, {}, letter.id)
+    event = new_event()
+    park_event(db, event)
+    event_letter = next(row for row in list_dead_letters(db, tables) if row.kind == "event")
+    with pytest.raises(NotRetryable, match="it is sent again, not redone"):
+        redo_task(db, tables, {"rewards.deliver": nothing_failed}, event_letter.id)
 
 
 def test_the_purge_deletes_resolved_event_letters_and_keeps_every_other_letter(
@@ -312,12 +360,12 @@ def test_an_operator_lists_shows_and_discards_dead_letters(
     assert json.dumps(event.id) in shown.output
     assert 'File "x.py", line 1' in shown.output
 
-    # a task letter is not sent again from here, and says what to do instead
+    # a task its service cannot redo is refused, saying what to do instead
     refused = run_dead_letters(
         "retry", str(task_id), "--service", "rewards", database_url=url, redis_url=redis_url
     )
     assert refused.exit_code == 1
-    assert "only events are sent again from here" in refused.output
+    assert "which its service cannot redo from here: see its README" in refused.output
 
     # discard deletes the one named, and an unknown id is named back
     discarded = run_dead_letters(
