@@ -14,7 +14,7 @@ from services.content import presenting
 from services.content.access import Viewer
 from services.content.context import ContentContext
 from services.content.models import ContentPack, Feedback
-from services.content.sql import bad_cursor, decode_cursor, encode_cursor
+from services.content.sql import bad_cursor, cursor_id, decode_cursor, encode_cursor
 
 
 def leave_feedback(
@@ -84,9 +84,10 @@ def list_feedback(
         if after:
             moment, last_id = decode_cursor(after, 2)
             try:
-                last_moment, last = datetime.fromisoformat(moment), int(last_id)
+                last_moment = datetime.fromisoformat(moment)
             except ValueError as exc:
                 raise bad_cursor() from exc
+            last = cursor_id(last_id)
             query = query.where(
                 or_(
                     Feedback.updated_at < last_moment,

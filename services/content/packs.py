@@ -29,7 +29,7 @@ from services.content.pack_rows import (
     page_total,
     read_packs,
 )
-from services.content.sql import decode_cursor, dialect_of, encode_cursor
+from services.content.sql import cursor_id, decode_cursor, dialect_of, encode_cursor
 
 MAX_PAGE_SIZE = 100
 MAX_BATCH_IDS = 200
@@ -349,10 +349,8 @@ def list_packs(
     viewer.require_reader()
     last_id: int | None = None
     if after:
-        (cursor_id,) = decode_cursor(after, 1)
-        if not cursor_id.isdigit():
-            raise InvalidInput("Bad cursor.", code="BAD_CURSOR")
-        last_id = int(cursor_id)
+        (last,) = decode_cursor(after, 1)
+        last_id = cursor_id(last)
     with context.db.reading() as session:
         viewer = fans.with_tier(session, viewer)
         query, params = _read_query(session, viewer, "page")

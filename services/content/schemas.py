@@ -171,7 +171,7 @@ def parse_ids(raw: str) -> list[int]:
     parts = [part.strip() for part in raw.split(",") if part.strip()]
     if len(parts) > MAX_BATCH_IDS:
         raise ValidationError({"ids": [f"At most {MAX_BATCH_IDS} ids."]})
-    return [int(part) for part in parts if part.isdigit() and len(part) < 19]
+    return [int(part) for part in parts if part.isascii() and part.isdigit() and len(part) < 19]
 
 
 class ContentPackPageSchema(Schema):

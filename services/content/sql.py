@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import Session
 
 from services.common.errors import InvalidInput
+from services.common.storable_input import MAX_ID
 
 
 def id_in(session: Session, column: Any, ids: Iterable[int]) -> ColumnElement[bool]:
@@ -92,6 +93,14 @@ def decode_cursor(cursor: str, count: int) -> list[str]:
     if len(parts) != count:
         raise bad_cursor()
     return parts
+
+
+def cursor_id(text: str) -> int:
+    """A row id from a cursor part; 422 BAD_CURSOR unless ASCII digits a BIGINT holds
+    (``int`` takes "²" and SQLite refuses to bind a number past 64 bits)."""
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ID:
+        raise bad_cursor()
+    return int(text)
 
 
 def bad_cursor() -> InvalidInput:

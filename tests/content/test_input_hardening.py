@@ -6,7 +6,8 @@ import time
 from urllib.parse import urlsplit
 
 from services.content.models import Asset
-from tests.content.conftest import ContentApi, png_bytes
+from services.content.sql import encode_cursor
+from tests.content.conftest import FAN, ContentApi, png_bytes
 
 
 def test_a_media_url_whose_signature_is_not_ascii_is_refused_as_invalid(
@@ -93,3 +94,31 @@ def test_an_alt_text_with_a_nul_character_is_refused_and_no_asset_is_written(
     assert response.json is not None
     assert list(response.json["error"]["details"]["fields"]) == ["alt_text"]
     assert content.count(Asset) == 0
+
+
+def test_ids_and_cursors_past_64_bits_or_in_other_digits_are_not_server_errors(
+    content: ContentApi,
+) -> None:
+    # given a published pack with feedback, and ids or cursor positions that no BIGINT
+    # holds (2**64) or that are digits int() refuses ("²")
+    pack = content.published_pack()
+    content.call("PUT", f"/v1/packs/{pack['id']}/feedback", FAN, json={"sentiment": "IDEA"})
+    huge, superscript = str(2**64), "\u00b2"
+    moment = "2026-01-01T00:00:00"
+
+    # when a batch read names them beside the real id
+    batch = content.call("GET", f"/v1/packs?ids={pack['id']},{superscript}")
+    # and list pages are asked to continue after them
+    pages = [
+        content.call("GET", f"/v1/packs?after={encode_cursor(position)}")
+        for position in (huge, superscript)
+    ] + [
+        content.call("GET", f"/v1/packs/{pack['id']}/feedback?after={cursor}")
+        for cursor in (encode_cursor(moment, huge), encode_cursor(moment, superscript))
+    ]
+
+    # then the batch has the real pack only, and each page is refused as a bad cursor
+    assert batch.status_code == 200
+    assert [item["id"] for item in batch.json["items"]] == [pack["id"]]  # type: ignore[index]
+    assert [page.status_code for page in pages] == [422] * 4
+    assert {page.json["error"]["code"] for page in pages} == {"BAD_CURSOR"}  # type: ignore[index]
