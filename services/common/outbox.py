@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,6 +59,9 @@ SendBatchToService = Callable[[str, Sequence[Event]], None]
 
 
 _NOTIFY = text("SELECT pg_notify(:channel, '')")
+# A process's outbox writes notify the relay at most this often (see Outbox._notify_relay);
+# under OUTBOX_RELAY_MIN_GAP_SECONDS, so that a steady stream still wakes every pass.
+NOTIFY_GAP_SECONDS = 0.01
 
 
 def wakeup_channel(producer: str) -> str:
@@ -146,6 +150,7 @@ class Outbox:
         self.producer = producer
         self.routes = routes
         self._take_statement: Any = None
+        self._notified_at = float("-inf")
 
     def add(self, session: Session, event_type: str, payload: dict[str, Any]) -> Event:
         """Record an event in the caller's transaction; it is sent only if that commits."""
@@ -162,10 +167,11 @@ class Outbox:
         """Record many events of one type in one statement, in the caller's transaction.
 
         On PostgreSQL the transaction also notifies :attr:`wakeup_channel`
-        (delivered at its commit, never if it rolls back), so a relay process
-        listening there sends the events at once instead of at its next poll.
-        A fixed channel and no payload: PostgreSQL folds the notifications of
-        one transaction into one.
+        (delivered at its commit, never if it rolls back; at most once per
+        ``NOTIFY_GAP_SECONDS`` per process), so a relay process listening there
+        sends the events at once instead of at its next poll. A fixed channel
+        and no payload: PostgreSQL folds the notifications of one transaction
+        into one.
         """
         request_id = current_request_id.get()
         events = [
@@ -186,9 +192,26 @@ class Outbox:
                     for event in events
                 ],
             )
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(_NOTIFY, {"channel": self.wakeup_channel})
+            self._notify_relay(session)
         return events
+
+    def _notify_relay(self, session: Session) -> None:
+        """NOTIFY the relay on PostgreSQL, at most once per ``NOTIFY_GAP_SECONDS`` per process.
+
+        PostgreSQL serializes the commits of notifying transactions, WAL flush
+        included (a lock held through the commit keeps its queue in commit
+        order): eight writers each notifying at every commit wrote 0.2-0.3x as
+        many rows a second as without. At most one notification per gap keeps
+        that to a few commits a second, and loses nothing: a write that did
+        not notify is sent by the pass the next notification (or the poll) starts.
+        """
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        now = time.monotonic()
+        if now - self._notified_at < NOTIFY_GAP_SECONDS:
+            return
+        self._notified_at = now
+        session.execute(_NOTIFY, {"channel": self.wakeup_channel})
 
     def backlog(self, session: Session) -> int:
         """How many events wait to be relayed."""

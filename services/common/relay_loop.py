@@ -17,7 +17,10 @@ channel (:attr:`~services.common.outbox.Outbox.wakeup_channel`, which every
 outbox write notifies at its commit) and runs a pass as soon as a
 notification comes, but never sooner than ``OUTBOX_RELAY_MIN_GAP_SECONDS``
 after the last pass began, so a burst of writes makes one pass, not one pass
-per write. The poll stays: a notification lost (the listening connection
+per write; a pass that sent something is followed by another after that gap,
+until one finds nothing (a process notifies at most every
+``NOTIFY_GAP_SECONDS``, under the gap, so the writes of a stream that did not
+notify are caught by that next pass). The poll stays: a notification lost (the listening connection
 broken, a write that did not notify) delays an event by at most the poll
 interval, never loses it. SQLite only polls.
 
@@ -215,6 +218,7 @@ class OutboxRelayLoop:
                 started = time.monotonic()
                 if self.wakeups is not None:
                     self.wakeups.listen()
+                sent_before = self.sent
                 if not self.relay_once():
                     self._stop.wait(
                         backoff_seconds(
@@ -225,24 +229,32 @@ class OutboxRelayLoop:
                         )
                     )
                     continue
-                self._wait_for_work(started)
+                self._wait_for_work(started, found_work=self.sent > sent_before)
         finally:
             if self.wakeups is not None:
                 self.wakeups.close()
         log.info("outbox relay of %s stopped", self.service)
 
-    def _wait_for_work(self, pass_started: float) -> None:
-        """Until the next poll, or a notification but no sooner than the minimum gap."""
+    def _wait_for_work(self, pass_started: float, *, found_work: bool) -> None:
+        """Until the next pass is due.
+
+        Polling only (SQLite): the next poll. Listening: after a pass that sent
+        something, the minimum gap (more may have been written meanwhile whose
+        notification was folded into an earlier one, see
+        ``Outbox._notify_relay``); after an empty pass, a notification (but no
+        sooner than the minimum gap) or the next poll.
+        """
         next_poll = pass_started + self.poll_seconds
+        earliest = pass_started + self.min_gap_seconds
         if self.wakeups is None:
-            wait = next_poll - time.monotonic()
-            if wait > 0:
-                self._stop.wait(wait)
-            return
-        if self.wakeups.wait(next_poll - time.monotonic()):
-            gap = pass_started + self.min_gap_seconds - time.monotonic()
-            if gap > 0:
-                self._stop.wait(gap)
+            self._sleep_until(next_poll)
+        elif found_work or self.wakeups.wait(next_poll - time.monotonic()):
+            self._sleep_until(earliest)
+
+    def _sleep_until(self, moment: float) -> None:
+        wait = moment - time.monotonic()
+        if wait > 0:
+            self._stop.wait(wait)
 
     def run_until_signalled(self) -> None:
         """:meth:`run` until SIGTERM or SIGINT (from the main thread), which stop it."""
