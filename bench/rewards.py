@@ -28,7 +28,11 @@ with one rule: 10 points per share, so every distinct event earns one reward.
    little of the two cores); a relay process sends all that is pending every
    ``--relay-interval-ms`` (50: the common relay loop of ``fanfare relay``,
    ``services/common/relay_loop.py``, with its default
-   OUTBOX_RELAY_POLL_SECONDS=0.05), so the events of
+   OUTBOX_RELAY_POLL_SECONDS=0.05) and, as on PostgreSQL in production,
+   also when the writes notify it (``--relay-wakeup notify``, the default: a
+   write notifies if none did in the last 10 ms, as ``Outbox.add`` does),
+   its passes at least ``--relay-min-gap-ms`` apart (OUTBOX_RELAY_MIN_GAP_SECONDS),
+   so the events of
    an interval go together as a ``consume_events`` batch (at 20 ms the
    batches were so small that task overhead kept the producer from reaching
    the rate asked on two cores). The latency of each event is the commit of
@@ -102,7 +106,7 @@ from fanfare.embedded import EmbeddedRedis  # noqa: E402
 from services.common import migrations  # noqa: E402
 from services.common.celery_app import send_event, send_events  # noqa: E402
 from services.common.events import Event  # noqa: E402
-from services.common.outbox import Outbox, wakeup_channel  # noqa: E402
+from services.common.outbox import NOTIFY_GAP_SECONDS, Outbox, wakeup_channel  # noqa: E402
 from services.common.relay_loop import OutboxRelayLoop  # noqa: E402
 from services.common.settings import CommonSettings  # noqa: E402
 
@@ -529,20 +533,23 @@ def write_events_at_rate(
     no ORM in between, so that generating the load takes as little as
     possible of the two cores the system under test needs (the events' ids
     and payloads are made beforehand). ``connection`` is in autocommit mode.
-    With ``notify`` each write also notifies the relay's channel, as
-    ``Outbox.add`` does on PostgreSQL.
+    With ``notify`` a write also notifies the relay's channel if none did in
+    the last ``NOTIFY_GAP_SECONDS``, as ``Outbox.add`` does on PostgreSQL.
     """
-    statement, extra = (
-        (OUTBOX_INSERT_NOTIFYING, (wakeup_channel("referrals"),)) if notify else (OUTBOX_INSERT, ())
-    )
+    channel = (wakeup_channel("referrals"),)
+    notified_at = float("-inf")
     start = time.monotonic()
     for n, (event_id, event_type, payload) in enumerate(planned):
         pause = start + n / rate - time.monotonic()
         if pause > 0:
             time.sleep(pause)
-        connection.execute(
-            statement, (event_id, event_type, payload, datetime.now(UTC), *extra), prepare=True
-        )
+        now = time.monotonic()
+        row = (event_id, event_type, payload, datetime.now(UTC))
+        if notify and now - notified_at >= NOTIFY_GAP_SECONDS:  # as Outbox._notify_relay
+            notified_at = now
+            connection.execute(OUTBOX_INSERT_NOTIFYING, (*row, *channel), prepare=True)
+        else:
+            connection.execute(OUTBOX_INSERT, row, prepare=True)
     return len(planned) / (time.monotonic() - start)
 
 
