@@ -568,8 +568,10 @@ def describe_outbox(conninfo: str) -> str:
         plan = [
             str(line).strip()
             for (line,) in connection.execute(
-                "EXPLAIN SELECT * FROM outbox_events WHERE sent_at IS NULL "
-                "ORDER BY seq LIMIT 500 FOR UPDATE SKIP LOCKED"
+                # the relay's statement (Outbox.take_unsent_statement), not run
+                "EXPLAIN UPDATE outbox_events SET sent_at = now(), attempts = attempts + 1 "
+                "WHERE seq = ANY(ARRAY(SELECT seq FROM outbox_events WHERE sent_at IS NULL "
+                "ORDER BY seq LIMIT 500 FOR UPDATE SKIP LOCKED)) RETURNING seq"
             )
         ]
     scans = [line.split("  (")[0].lstrip("-> ") for line in plan if "Scan" in line]
@@ -592,7 +594,7 @@ WHERE r.id > :after
 """
 
 STAGE_NAMES = (
-    "written -> relayed (relay's wait and pass, to the outbox row marked sent)",
+    "written -> relayed (relay's wait, to the outbox row taken and marked sent by its pass)",
     "relayed -> batch claimed (Redis queue, worker hand-off, task start)",
     "claimed -> reward row built (the events before it in its batch)",
     "reward row built -> committed (the rest of the batch, pipeline, commit)",
@@ -604,12 +606,12 @@ class LatencyStages:
     """Where each event's latency went, from timestamps the pipeline writes anyway.
 
     ``occurred_at`` (the producer, just before its outbox write), the outbox
-    row's ``sent_at`` (the relay, once the broker took the event's task), the
+    row's ``sent_at`` (the relay's pass, when it takes the row: on PostgreSQL
+    since the take-and-mark statement, just before the broker gets it), the
     event's ``processed_at`` (the consumer's claim, the first statement of its
     batch's transaction), the reward's ``created_at`` (when the handler built
     its row) and the commit of the reward's transaction. The clocks are the
-    same machine's; a stage can come out slightly negative (the worker may
-    claim a batch before the relay has stamped it sent).
+    same machine's.
     """
 
     stages: list[list[float]]
