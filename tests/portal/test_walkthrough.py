@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, expect
 
 from fanfare.demo import DEMO_PACKS, DemoReport
-from tests.portal.browsing import person, screenshot
+from tests.portal.browsing import person, screenshot, serious_violations
 from tests.portal.conftest import needs_chromium
 from tests.portal.stack import PortalStack
 from tests.portal.test_pages import INSIDER_PACK, PASSWORD, log_in_to_console, sign_up
@@ -30,7 +30,15 @@ PORTAL_VIEWS = (
     "#/leaderboard?period=ALL_TIME",
     "#/account",
 )
-CONSOLE_VIEWS = ("#/packs", "#/packs/new", "#/rules", "#/code-banks", "#/queues", "#/keys")
+CONSOLE_VIEWS = (
+    "#/packs",
+    "#/packs/new",
+    "#/rules",
+    "#/code-banks",
+    "#/queues",
+    "#/leaderboard",
+    "#/keys",
+)
 # Text a person should never read: values the page failed to turn into words.
 RAW_VALUES = re.compile(r"\bnull\b|\bundefined\b|\bNaN\b|\[object \w+\]")
 
@@ -187,6 +195,7 @@ def test_a_fan_copies_a_caption_with_their_own_link_for_that_network(
     assert copied.startswith(CAPTIONED_PACK.captions["INSTAGRAM"])
     short_url = copied.rsplit(" ", 1)[1]
     assert short_url.startswith(f"{stack.urls['referrals']}/r/")
+    assert serious_violations(page) == []
 
     # and after a reload their links list that Instagram link, and the share is counted
     page.goto("/#/me")
@@ -268,3 +277,45 @@ def test_a_fan_keeps_a_preference_exports_their_data_and_deletes_their_account(
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_text("The email or password is not right.")).to_be_visible()
     context.close()
+
+
+def test_a_marketer_sees_the_fans_leaderboard_in_the_console_on_a_phone(
+    stack: PortalStack, demo: DemoReport, browser: Browser
+) -> None:
+    # given a fan who shares a pack, and so earns the share rule's points
+    fan_context = person(browser, stack.gateway_url)
+    fan_context.grant_permissions(["clipboard-read", "clipboard-write"])
+    fan = fan_context.new_page()
+    sign_up(fan, "Lea", "lea@fans.example")
+    fan.goto(f"/#/packs/{slug_of(CAPTIONED_PACK.title)}")
+    fan.get_by_role("button", name="Copy my link").click()
+    expect(fan.locator(".share-status")).to_contain_text("copied")
+
+    # when a marketer on a phone opens the console's leaderboard for all time
+    marketer_context = person(browser, stack.gateway_url, phone=True)
+    console = marketer_context.new_page()
+    log_in_to_console(console, demo)
+    console.get_by_role("link", name="Leaderboard").click()
+    console.get_by_label("Period", exact=True).select_option("ALL_TIME")
+    console.get_by_role("button", name="Show").click()
+
+    # then the fan is listed with their points (once rewards has applied the share)
+    row = console.locator("table.leaderboard tr", has_text="Lea")
+    for _ in range(20):
+        if row.count():
+            break
+        console.wait_for_timeout(500)
+        console.reload()
+    expect(row.locator("td[data-label='Points']")).to_have_text(re.compile(r"^[1-9]\d*$"))
+    leaderboard_link = console.get_by_role("link", name="Leaderboard")
+    expect(leaderboard_link).to_have_attribute("aria-current", "page")
+    assert console.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    assert serious_violations(console) == []
+    console.get_by_role("link", name="Reward rules").click()
+    expect(console.get_by_role("heading", name="Rules", exact=True)).to_be_visible()
+    first_rule = console.locator("table.stack tbody tr").first
+    expect(first_rule.get_by_role("button", name=re.compile("^Edit"))).to_be_in_viewport()
+    assert serious_violations(console) == []
+    screenshot(console, "console-rules-phone")
+    fan_context.close()
+    marketer_context.close()

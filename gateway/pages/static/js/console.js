@@ -22,6 +22,7 @@ import {
   select,
   showErrors,
   showTopLevelFailure,
+  stacked,
   titleCase,
 } from "./ui.js";
 
@@ -49,7 +50,7 @@ function renderNav() {
   const current = (location.hash || "#/packs").split("?")[0];
   const links = viewer
     ? [["#/packs", "Packs"], ["#/packs/new", "New pack"], ["#/rules", "Reward rules"], ["#/code-banks", "Code banks"],
-      ["#/queues", "Manual queues"], ["#/keys", "Partner API keys"]]
+      ["#/queues", "Manual queues"], ["#/leaderboard", "Leaderboard"], ["#/keys", "Partner API keys"]]
     : [];
   fill(nav,
     links.map(([href, label]) => h("li", {}, h("a", { href, "aria-current": current === href ? "page" : null }, label))),
@@ -496,6 +497,45 @@ function funnelChart(steps, previews) {
     h("figcaption", { class: "hint" }, "Shares, then clicks by people, then conversions, then rewards fans kept. Link previews and bots are counted apart and never rewarded."));
 }
 
+// ---------------------------------------------------------------- leaderboard
+
+const LEADERBOARD = `query Leaderboard($period: LeaderboardPeriod) {
+  leaderboard(first: 50, period: $period) { rank displayName points tier }
+}`;
+const PERIODS = [["WEEK", "This week"], ["MONTH", "This month"], ["ALL_TIME", "All time"]];
+
+/** The fans who earned most, as fans see it in the portal, without leaving the console. */
+function leaderboardView(params) {
+  const period = PERIODS.some(([value]) => value === params.get("period")) ? params.get("period") : "WEEK";
+  const form = h("form", { class: "filters", "aria-label": "Leaderboard period" },
+    field("Period", select("period", PERIODS, period)),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Show")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    location.hash = `#/leaderboard?period=${formValues(form).period}`;
+  });
+  const section = h("section", { "aria-label": "Top fans" }, h("p", { class: "loading" }, "Loading…"));
+  fill(main, h("h1", {}, "Leaderboard"),
+    h("p", {}, "The top 50 fans by points earned in the period; fans see the top 20 in the portal."),
+    form, section);
+  focusHeading(main);
+  graphql(LEADERBOARD, { period }).then((result) => {
+    renderSection(section, result, "leaderboard", (entries) => {
+      if (!entries.length) {
+        appendTo(section, h("p", {}, "No fan has earned points in this period yet."));
+        return;
+      }
+      appendTo(section, h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Leaderboard table" },
+        stacked(h("table", { class: "leaderboard" },
+          h("caption", { class: "visually-hidden" }, "Top fans by points"),
+          h("thead", {}, h("tr", {}, ["Rank", "Fan", "Points", "Tier"].map((label) => h("th", { scope: "col" }, label)))),
+          h("tbody", {}, entries.map((entry) => h("tr", {},
+            h("td", { class: "num" }, String(entry.rank)), h("td", {}, entry.displayName),
+            h("td", { class: "num" }, String(entry.points)), h("td", {}, titleCase(entry.tier)))))))));
+    });
+  });
+}
+
 // ---------------------------------------------------------------- partner API keys
 
 const API_KEYS = `query ApiKeys { apiKeys { id name scopes prefix createdAt lastUsedAt revokedAt } }`;
@@ -555,6 +595,7 @@ async function loadKeys(section) {
           h("td", {}, key.scopes.map(titleCase).join(", ")),
           h("td", {}, formatDate(key.createdAt)), h("td", {}, key.lastUsedAt ? formatDate(key.lastUsedAt) : "never"),
           h("td", {}, key.revokedAt ? `Revoked ${formatDate(key.revokedAt)}` : revokeButton(key, section))))))));
+    stacked(section.querySelector("table"));
   });
 }
 
@@ -591,6 +632,7 @@ function route() {
   if (path === "/rules") return rulesView(main);
   if (path === "/code-banks") return codeBanksView(main);
   if (path === "/queues") return queuesView(main);
+  if (path === "/leaderboard") return leaderboardView(params);
   return packsView(params);
 }
 

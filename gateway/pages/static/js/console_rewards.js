@@ -18,6 +18,7 @@ import {
   select,
   showErrors,
   showTopLevelFailure,
+  stacked,
   titleCase,
 } from "./ui.js";
 
@@ -92,10 +93,10 @@ function money(cents, currency) {
 
 function tableOf(label, headings, rows) {
   return h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": label },
-    h("table", {},
+    stacked(h("table", {},
       h("caption", { class: "visually-hidden" }, label),
       h("thead", {}, h("tr", {}, headings.map((heading) => h("th", { scope: "col" }, heading)))),
-      h("tbody", {}, rows)));
+      h("tbody", {}, rows))));
 }
 
 /**

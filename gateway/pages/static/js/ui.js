@@ -39,6 +39,21 @@ export function appendTo(element, ...children) {
   return element;
 }
 
+/**
+ * Label each body cell with its column's heading and mark the table "stack": on a phone
+ * (pages.css) each row then reads as a card, its buttons on screen rather than off to the right.
+ */
+export function stacked(table) {
+  const headings = [...table.querySelectorAll("thead th")].map((heading) => heading.textContent);
+  for (const row of table.querySelectorAll("tbody tr")) {
+    [...row.children].forEach((cell, index) => {
+      if (headings[index] && !cell.dataset.label) cell.dataset.label = headings[index];
+    });
+  }
+  table.classList.add("stack");
+  return table;
+}
+
 /** Replace the content of `element` with `children`. */
 export function fill(element, ...children) {
   element.replaceChildren();
