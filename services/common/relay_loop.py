@@ -82,9 +82,19 @@ class OutboxWakeups:
         self._connection: psycopg.Connection[object] | None = None
         self._retry_at = 0.0
 
-    def listen(self) -> None:
-        """LISTEN now (before a pass), so that nothing committed after it goes unnoticed."""
-        if self._connection is not None or time.monotonic() < self._retry_at:
+    def before_pass(self) -> None:
+        """LISTEN (if not yet), and forget what was received: the pass about to run covers it.
+
+        Listening before the pass means nothing committed after it goes unnoticed.
+        """
+        if self._connection is not None:
+            try:
+                for _ in self._connection.notifies(timeout=0):
+                    pass
+            except psycopg.Error as exc:
+                self._fail(exc)
+            return
+        if time.monotonic() < self._retry_at:
             return
         try:
             connection = psycopg.connect(self.conninfo, autocommit=True)
@@ -97,8 +107,7 @@ class OutboxWakeups:
     def wait(self, seconds: float) -> bool:
         """Wait up to ``seconds`` for a notification (or the stop signal); True if one came.
 
-        Every notification already received is consumed with it: one wake-up
-        per wait, however many writes committed meanwhile.
+        The notifications received with it are left for :meth:`before_pass`.
         """
         deadline = time.monotonic() + seconds
         while not self._stop.is_set():
@@ -109,15 +118,12 @@ class OutboxWakeups:
                 self._stop.wait(remaining)
                 return False
             try:
-                woken = any(
+                if any(
                     True
                     for _ in self._connection.notifies(
                         timeout=min(remaining, STOP_CHECK_SECONDS), stop_after=1
                     )
-                )
-                if woken:
-                    for _ in self._connection.notifies(timeout=0):
-                        pass
+                ):
                     return True
             except psycopg.Error as exc:
                 self._fail(exc)
@@ -217,7 +223,7 @@ class OutboxRelayLoop:
             while not self._stop.is_set():
                 started = time.monotonic()
                 if self.wakeups is not None:
-                    self.wakeups.listen()
+                    self.wakeups.before_pass()
                 sent_before = self.sent
                 if not self.relay_once():
                     self._stop.wait(
