@@ -326,7 +326,7 @@ def outbox_relay(
 
 
 def _relay_until_stopped(
-    stopping: Any, interval: float, spread: int, min_gap: float | None
+    stopping: Any, interval: float, spread: int, min_gap: float | None, listen: bool
 ) -> None:
     # What this process inherited (100,000 events and more) is never garbage:
     # keep the collector from walking it, and from copying its pages, at each pass.
@@ -342,6 +342,8 @@ def _relay_until_stopped(
         outbox=bench_producer_outbox(spread),
         stop_signal=stopping,
     )
+    if not listen:
+        loop.wakeups = None  # the loop as before the wake-ups: a pass every interval, no more
     loop.run()
     if not loop.relay_once():  # what was written during the last interval
         raise RuntimeError("the relay's last pass failed (see the log above)")
@@ -359,12 +361,19 @@ class RelayProcess:
     batched throughput single-event tasks cannot keep up: the queue grows.
     """
 
-    def __init__(self, interval: float, spread: int = 1, min_gap: float | None = None) -> None:
+    def __init__(
+        self,
+        interval: float,
+        spread: int = 1,
+        min_gap: float | None = None,
+        *,
+        listen: bool = True,
+    ) -> None:
         context = multiprocessing.get_context("fork")
         self._stopping = context.Event()
         self._process = context.Process(
             target=_relay_until_stopped,
-            args=(self._stopping, interval, spread, min_gap),
+            args=(self._stopping, interval, spread, min_gap, listen),
             daemon=True,
         )
         self._process.start()
@@ -801,7 +810,7 @@ def percentile(ordered: list[float], fraction: float) -> float:
 
 def wakeup_note(wakeup: str, min_gap_ms: float) -> str:
     if wakeup == "poll":
-        return " (polling only: the writes do not notify)"
+        return " (polling only, as before the wake-ups: the writes do not notify)"
     return f" and when notified, passes at least {min_gap_ms:.0f} ms apart"
 
 
@@ -923,7 +932,8 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
         choices=["notify", "poll"],
         default="notify",
         help="latency phase: the producer's writes notify the relay, as Outbox.add does on "
-        "PostgreSQL (default), or do not (the relay then only polls, as before)",
+        "PostgreSQL (default), or do not and the relay does not listen (a pass every "
+        "--relay-interval-ms, as before the wake-ups)",
     )
     parser.add_argument(
         "--kill-target",
@@ -1108,7 +1118,10 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
         outbox_state = describe_outbox(libpq_url(database_url))
         print(f"outbox before the latency phase: {outbox_state}", flush=True)
         relay = RelayProcess(
-            args.relay_interval_ms / 1000, args.relay_spread, args.relay_min_gap_ms / 1000
+            args.relay_interval_ms / 1000,
+            args.relay_spread,
+            args.relay_min_gap_ms / 1000,
+            listen=args.relay_wakeup == "notify",
         )
         redis_pid = redis_server.process.pid if redis_server.process else 0
 
