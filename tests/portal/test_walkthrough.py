@@ -105,9 +105,11 @@ def test_every_page_loads_without_errors_raw_values_or_sideways_scrolling(
     sign_up(fan, f"Walker {device}", f"walker-{device}@fans.example")
 
     # when the fan opens every view and every demo pack
+    titles = set()
     for view in PORTAL_VIEWS:
         fan.goto(f"/{view}")
         trouble.look_at(fan, f"portal {view}", phone=phone)
+        titles.add(fan.title())
     for pack in DEMO_PACKS:
         fan.goto(f"/#/packs/{slug_of(pack.title)}")
         expect(fan.get_by_role("heading", name=pack.title, level=1)).to_be_visible()
@@ -130,6 +132,11 @@ def test_every_page_loads_without_errors_raw_values_or_sideways_scrolling(
 
     # then no page failed a request, logged an error, showed a raw value or scrolled sideways
     assert trouble.seen == []
+
+    # and each view names itself in the browser's tab (both leaderboard periods are one view)
+    assert len(titles) == len(PORTAL_VIEWS) - 1
+    assert "Rewards · Fanfare" in titles
+    assert console.title() == f"{DEMO_PACKS[0].title} · Fanfare console"
     fan_context.close()
     marketer_context.close()
 
@@ -318,4 +325,42 @@ def test_a_marketer_sees_the_fans_leaderboard_in_the_console_on_a_phone(
     assert serious_violations(console) == []
     screenshot(console, "console-rules-phone")
     fan_context.close()
+    marketer_context.close()
+
+
+def test_the_catalog_says_what_an_item_still_needs_and_a_marketer_can_look_too(
+    stack: PortalStack, demo: DemoReport, browser: Browser
+) -> None:
+    # given a new fan, with no points yet
+    context = person(browser, stack.gateway_url, phone=True)
+    page = context.new_page()
+    sign_up(page, "Uma", "uma@fans.example")
+
+    # when they open the rewards page
+    page.get_by_role("link", name="Rewards").click()
+
+    # then each item they cannot afford says how many points it still needs
+    cheapest = page.locator("form.catalog-item").first
+    expect(cheapest).to_contain_text(re.compile(r"· (\d+) points"))
+    cost = int(re.findall(r"· (\d+) points", cheapest.inner_text())[0])
+    expect(cheapest.locator(".points-needed")).to_have_text(f"{cost} more points needed.")
+    context.close()
+
+    # given a marketer who opens the portal to see what fans see
+    trouble = Trouble()
+    marketer_context = person(browser, stack.gateway_url)
+    console = marketer_context.new_page()
+    trouble.watch(console)
+    log_in_to_console(console, demo)
+    console.get_by_role("link", name="Open the fan portal").click()
+
+    # when they open the rewards page, then it works, says why there is no history,
+    # and the portal offers the way back to the console
+    console.get_by_role("link", name="Rewards").click()
+    expect(console.get_by_role("heading", name="What I redeemed")).to_be_visible()
+    expect(console.get_by_text("Redemptions are kept for fans' accounts")).to_be_visible()
+    trouble.look_at(console, "portal rewards as a marketer", phone=False)
+    assert trouble.seen == []
+    console.get_by_role("navigation").get_by_role("link", name="Console").click()
+    expect(console.get_by_role("heading", name="Packs", exact=True)).to_be_visible()
     marketer_context.close()

@@ -252,6 +252,7 @@ async function packView(id) {
       appendTo(main, h("h1", {}, "Pack not found"), h("p", {}, h("a", { href: "#/packs" }, "Back to packs")));
       return;
     }
+    document.title = `${pack.title} · Fanfare console`;
     const lifecycle = h("section", { class: "card", "aria-labelledby": "lifecycle-heading" });
     const assets = h("section", { class: "card", "aria-labelledby": "assets-heading" });
     const funnel = h("section", { class: "card", "aria-labelledby": "funnel-heading" }, h("p", { class: "loading" }, "Loading the funnel…"));
@@ -620,12 +621,15 @@ function revokeButton(key, section) {
 
 function route() {
   renderNav();
+  document.title = "Fanfare console";
   if (!viewer) return signInView();
   if (!STAFF_ROLES.has(viewer.role)) return notStaffView();
   const hash = location.hash.replace(/^#/, "") || "/packs";
   const [path, query] = hash.split("?");
   const params = new URLSearchParams(query || "");
-  document.title = "Fanfare console";
+  // Each view names itself in the tab and the history.
+  const view = [...nav.querySelectorAll("a")].find((link) => link.getAttribute("href") === `#${path}`);
+  document.title = view ? `${view.textContent} · Fanfare console` : "Fanfare console";
   if (path === "/packs/new") return newPackView();
   if (path.startsWith("/packs/")) return packView(decodeURIComponent(path.slice("/packs/".length)));
   if (path === "/keys") return keysView();

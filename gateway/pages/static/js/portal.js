@@ -69,6 +69,8 @@ function renderNav() {
     ? [["#/", "Packs"], ["#/leaderboard", "Leaderboard"], ["#/me", "My links and points"],
       ["#/rewards", "Rewards"], ["#/account", "Account"]]
     : [["#/login", "Log in"], ["#/signup", "Sign up"]];
+  // Marketers who open the portal (to see what fans see) have a way back to their console.
+  if (viewer && ["MARKETER", "ADMIN"].includes(viewer.role)) links.push(["/console", "Console"]);
   const current = location.hash || "#/";
   fill(
     nav,
@@ -724,6 +726,11 @@ async function loadRedemptions(section) {
   const result = viewerField(await graphql(MY_REDEMPTIONS), "redemptions");
   renderSection(section, result, "redemptions", (items) => {
     appendTo(section, h("h2", { id: "redemptions-heading" }, "What I redeemed"));
+    // Only fans redeem: a marketer looking at the portal gets null, not a list.
+    if (items === null || items === undefined) {
+      appendTo(section, h("p", {}, "Redemptions are kept for fans' accounts; this account is not a fan's."));
+      return;
+    }
     if (!items.length) {
       appendTo(section, h("p", {}, "Nothing yet: spend your points above."));
       return;
@@ -764,14 +771,24 @@ async function loadCatalog(section, onRedeemed) {
       return;
     }
     appendTo(section, h("ul", { class: "catalog" }, items.map((item) => h("li", {}, catalogItem(item, section, onRedeemed)))));
+    showWhatIsAffordable(section, balance);
   });
+}
+
+/** Say beside each item the fan cannot afford yet how many points it still needs. */
+function showWhatIsAffordable(section, balance) {
+  for (const form of section.querySelectorAll("form.catalog-item")) {
+    const missing = balance === null ? 0 : Number(form.dataset.cost) - balance;
+    form.querySelector(".points-needed").textContent = missing > 0 ? `${missing} more point${missing === 1 ? "" : "s"} needed.` : "";
+  }
 }
 
 function catalogItem(item, section, onRedeemed) {
   const result = h("div", { class: "redeemed", role: "status" });
-  const form = h("form", { class: "catalog-item", "aria-label": item.title },
+  const form = h("form", { class: "catalog-item", "aria-label": item.title, dataset: { cost: String(item.costPoints) } },
     h("p", {}, h("strong", {}, item.title), ` · ${item.costPoints} points`,
       item.remaining === null ? "" : ` · ${item.remaining} left`),
+    h("p", { class: "hint points-needed" }),
     h("div", { class: "actions" }, h("button", { type: "submit", disabled: item.remaining === 0 }, item.remaining === 0 ? "Out of stock" : `Redeem for ${item.costPoints} points`)),
     result);
   // One key per item shown: a double click or a retry redeems once.
@@ -789,6 +806,7 @@ function catalogItem(item, section, onRedeemed) {
         h("p", {}, `Points left: ${payload.pointsBalance}.`));
       const balance = section.querySelector(".catalog-balance");
       if (balance) balance.textContent = String(payload.pointsBalance);
+      showWhatIsAffordable(section, payload.pointsBalance);
       announce(`Redeemed ${reward.title}.`);
       onRedeemed();
     });
@@ -912,11 +930,17 @@ function accountView() {
 
 // ---------------------------------------------------------------- router
 
+const VIEW_TITLES = {
+  "/login": "Log in", "/signup": "Sign up", "/me": "My links and points", "/rewards": "Rewards",
+  "/leaderboard": "Leaderboard", "/account": "Account",
+};
+
 function route() {
   const hash = location.hash.replace(/^#/, "") || "/";
   const [path, query] = hash.split("?");
   const params = new URLSearchParams(query || "");
-  document.title = "Fanfare: share what you love";
+  // Each view names itself in the tab and the history (a pack's view puts its title there).
+  document.title = VIEW_TITLES[path] ? `${VIEW_TITLES[path]} · Fanfare` : "Fanfare: share what you love";
   renderNav();
   if (!viewer && !["/login", "/signup"].includes(path)) {
     if (path === "/") forgetReturn();
