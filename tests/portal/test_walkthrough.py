@@ -128,6 +128,12 @@ def test_every_page_loads_without_errors_raw_values_or_sideways_scrolling(
     console.get_by_role("link", name=DEMO_PACKS[0].title).click()
     expect(console.get_by_role("heading", name="Funnel")).to_be_visible()
     trouble.look_at(console, "console pack", phone=phone)
+    # (and the funnel chart's labels are drawn at a readable size on either screen)
+    smallest_label = console.evaluate(
+        "Math.min(...[...document.querySelectorAll('.funnel-chart text')]"
+        ".map((label) => label.getBoundingClientRect().height))"
+    )
+    assert smallest_label >= 12
     screenshot(console, f"walk-console-pack-{device}")
 
     # then no page failed a request, logged an error, showed a raw value or scrolled sideways

@@ -475,8 +475,11 @@ function svg(tag, attributes, text) {
 
 /** Horizontal bars, each step as wide as its share of the first; previews apart in grey. */
 function funnelChart(steps, previews) {
-  const width = 560;
-  const labelWidth = 150;
+  // Drawn about as wide as it is shown, so its 14px labels stay readable on a phone
+  // (a 560-wide drawing shrunk to a phone's 330 pixels made them 8px).
+  const narrow = window.matchMedia("(max-width: 640px)").matches;
+  const width = narrow ? 330 : 560;
+  const labelWidth = narrow ? 130 : 150;
   const barHeight = 28;
   const gap = 10;
   const rows = [...steps, ["Previews and bots", previews]];
