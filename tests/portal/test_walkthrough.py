@@ -9,6 +9,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, expect
@@ -52,6 +53,7 @@ class Trouble:
     """What went wrong on a page as a person browsed it."""
 
     seen: list[str] = field(default_factory=list)
+    inaccessible: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def watch(self, page: Page) -> None:
         page.on("console", self._logged)
@@ -86,6 +88,9 @@ class Trouble:
             wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             if wide > 1:
                 self.seen.append(f"{where}: {wide}px wider than the phone's screen")
+        violations = serious_violations(page)
+        if violations:
+            self.inaccessible[where] = violations
 
 
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
@@ -138,6 +143,8 @@ def test_every_page_loads_without_errors_raw_values_or_sideways_scrolling(
 
     # then no page failed a request, logged an error, showed a raw value or scrolled sideways
     assert trouble.seen == []
+    # and axe-core finds no serious or critical accessibility violation on any of them
+    assert trouble.inaccessible == {}
 
     # and each view names itself in the browser's tab (both leaderboard periods are one view)
     assert len(titles) == len(PORTAL_VIEWS) - 1
