@@ -32,6 +32,7 @@ from services.rewards.api import (
     encode_cursor,
     endpoint,
     is_owner,
+    is_record_id,
     parse_ids,
     require_self_or_staff,
     require_self_or_system,
@@ -74,12 +75,14 @@ def query_args(schema: type[Schema]) -> dict[str, Any]:
 
 def parse_reward_ids(text: str) -> list[int]:
     ids = parse_ids(text, limit=s.MAX_PAGE)
-    if not all(part.isdigit() for part in ids):
+    # ASCII digits only: "²" passes isdigit() but not int().
+    if not all(part.isascii() and part.isdigit() for part in ids):
         raise InvalidInput(
             "Reward ids are whole numbers, as the rewards API hands them out.",
             details={"fields": {"ids": ["Whole numbers, comma-separated."]}},
         )
-    return [int(part) for part in ids]
+    # A number past BIGINT names no reward (and SQLite refuses to bind it): not found.
+    return [int(part) for part in ids if is_record_id(part)]
 
 
 def reply(schema: type[Schema], data: Any, status: int = 200) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -180,3 +181,36 @@ def test_a_second_rule_with_a_taken_key_is_a_conflict_and_not_written(
         assert list(response.json["error"]["details"]["fields"]) == ["key"]
     keys = [item["key"] for item in driver.call("GET", "/v1/rules").json["items"]]
     assert keys == ["spring-shares", "autumn-shares"]
+
+
+def test_reward_ids_and_cursors_past_64_bits_or_in_other_digits_are_not_server_errors(
+    driver: RewardsDriver,
+) -> None:
+    # given a fan with a reward, and ids or cursor positions no BIGINT holds (2**64)
+    # or in digits int() refuses ("²")
+    driver.rule(name="s", trigger="SHARE_RECORDED", reward_kind="POINTS", points=10)
+    driver.share("fan-1")
+    (reward,) = driver.call("GET", "/v1/fans/fan-1/rewards", fan("fan-1")).json["items"]
+    huge, superscript = str(2**64), "\u00b2"
+
+    # when the fan reads rewards by those ids, and pages after those positions
+    by_huge_id = driver.call("GET", f"/v1/fans/fan-1/rewards?ids={reward['id']},{huge}")
+    by_superscript = driver.call("GET", f"/v1/fans/fan-1/rewards?ids={superscript}")
+    pages = [
+        driver.call("GET", f"/v1/{path}?after={encode_cursor_text(position)}", fan("fan-1"))
+        for path in ("fans/fan-1/rewards", "thank-you-wall")
+        for position in (huge, superscript)
+    ]
+
+    # then a number past 64 bits is an unknown reward, other digits and the cursors a 422
+    assert by_huge_id.status_code == 200
+    assert [item["id"] for item in by_huge_id.json["items"]] == [reward["id"]]
+    assert by_superscript.status_code == 422
+    assert list(by_superscript.json["error"]["details"]["fields"]) == ["ids"]
+    assert [page.status_code for page in pages] == [422] * 4
+    assert {tuple(page.json["error"]["details"]["fields"]) for page in pages} == {("after",)}
+
+
+def encode_cursor_text(position: str) -> str:
+    """A cursor as the service encodes one, around any text."""
+    return base64.urlsafe_b64encode(f"id:{position}".encode()).decode().rstrip("=")
