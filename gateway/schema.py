@@ -40,12 +40,12 @@ NodeFetch = Callable[[GraphQLContext, str], Any]
 
 
 def _fetch_user(context: GraphQLContext, user_id: str) -> Any:
-    with context.transaction() as session:
+    with context.reading() as session:
         return session.get(User, user_id)
 
 
 def _fetch_api_key(context: GraphQLContext, key_id: str) -> Any:
-    with context.transaction() as session:
+    with context.reading() as session:
         return session.get(ApiKey, key_id)
 
 

@@ -34,7 +34,7 @@ class AccountQueries(graphene.ObjectType):
         if isinstance(context.caller.user, User):
             # Read a moment ago, while authenticating this request.
             return context.caller.user
-        with context.transaction() as session:
+        with context.reading() as session:
             return session.get(User, context.caller.user_id)
 
 

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 import redis
 
 from gateway.core.context import ANONYMOUS, Caller
-from gateway.identity.api_keys import authenticate_api_key
+from gateway.identity.api_keys import (
+    find_live_api_key,
+    record_api_key_use,
+    use_needs_recording,
+)
 from gateway.identity.credentials import (
     API_KEY_PREFIX,
     TOKEN_PREFIX,
@@ -23,7 +27,7 @@ from gateway.identity.credentials import (
 )
 from gateway.identity.rate_limits import TokenBucketLimiter
 from gateway.identity.token_cache import TokenOwnerCache
-from gateway.identity.users import TokenKind, TokenOwner, user_for_token
+from gateway.identity.users import TokenKind, TokenOwner, user_for_token, utcnow
 from gateway.settings import GatewaySettings
 from services.common.db import Database
 from services.common.internal_auth import Principal
@@ -83,12 +87,17 @@ class Authenticator:
         return ANONYMOUS
 
     def _partner(self, secret: str) -> Caller:
-        with self.db.transaction() as session:
-            key = authenticate_api_key(session, secret)
+        # Read without SQLite's write lock; the use is written at most once a minute.
+        with self.db.reading() as session:
+            key = find_live_api_key(session, secret)
         if key is None:
             raise AuthenticationFailed(
                 401, "UNAUTHENTICATED", "This API key is unknown or has been revoked."
             )
+        now = utcnow()
+        if use_needs_recording(key, now):
+            with self.db.transaction() as session:
+                record_api_key_use(session, key.id, now)
         decision = TokenBucketLimiter(
             self.redis,
             name="api-key",
@@ -130,7 +139,7 @@ class Authenticator:
         remembered = self.owners.get(kind, hash_secret(token), generation)
         if remembered is not None:
             return remembered
-        with self.db.transaction() as session:
+        with self.db.reading() as session:
             owner = user_for_token(session, token, kind=kind)
         if owner is not None:
             self.owners.put(kind, owner, generation)

@@ -101,6 +101,12 @@ class GraphQLContext:
         with self.db.transaction() as session:
             yield session
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """For resolvers that only read: no SQLite write lock taken or waited for."""
+        with self.db.reading() as session:
+            yield session
+
 
 def context_of(info: GraphQLResolveInfo) -> GraphQLContext:
     context: GraphQLContext = info.context

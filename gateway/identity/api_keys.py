@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from gateway.identity.credentials import hash_secret, new_api_key
 from gateway.identity.errors import InvalidInput, NotFound
-from gateway.identity.users import utcnow
+from gateway.identity.users import as_utc, utcnow
 from gateway.models import ApiKey
 
 API_SCOPES = ("CONTENT_READ", "CONVERSIONS_WRITE", "STATS_READ")
@@ -63,19 +63,29 @@ def revoke_api_key(session: Session, *, key_id: str) -> ApiKey:
     return key
 
 
-def authenticate_api_key(session: Session, secret: str) -> ApiKey | None:
-    """The live key behind ``secret``, recording its use; None if unknown or revoked."""
+def find_live_api_key(session: Session, secret: str) -> ApiKey | None:
+    """The live key behind ``secret``; None if unknown or revoked. Only reads, so the
+    caller may look it up without SQLite's write lock."""
     key = session.scalar(select(ApiKey).where(ApiKey.secret_hash == hash_secret(secret)))
     if key is None or key.revoked_at is not None:
         return None
-    now = utcnow()
+    return key
+
+
+def use_needs_recording(key: ApiKey, now: datetime) -> bool:
+    """Whether ``last_used_at`` is older than its resolution: most calls need no write."""
+    last_used_at = as_utc(key.last_used_at) if key.last_used_at is not None else None
+    return last_used_at is None or last_used_at < now - LAST_USE_RESOLUTION
+
+
+def record_api_key_use(session: Session, key_id: str, now: datetime) -> None:
+    """Set ``last_used_at`` unless a concurrent call already did within the resolution."""
     session.execute(
         update(ApiKey)
         .where(
-            ApiKey.id == key.id,
+            ApiKey.id == key_id,
             or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USE_RESOLUTION),
         )
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )
-    return key

@@ -28,7 +28,7 @@ class PartnerQueries(graphene.ObjectType):
     @staticmethod
     @requires(STAFF)
     def resolve_api_keys(_root: Any, info: GraphQLResolveInfo) -> list[ApiKeyRow]:
-        with context_of(info).transaction() as session:
+        with context_of(info).reading() as session:
             return list_api_keys(session)
 
 

@@ -1,0 +1,125 @@
+"""The gateway's own reads never queue behind a writer: authenticating a bearer token or
+a partner key, the viewer and the key list answer while another transaction writes.
+
+On SQLite a transaction of ``Database.transaction()`` takes the file's write lock up front;
+a lookup that did the same would wait for the writer (a sign-up, a log-in; up to the 30 s
+busy timeout) and hold the next one up. Lookups use ``Database.reading()``; a key's use
+is written at most once a minute, so most partner calls write nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+from gateway.models import ApiKey, User
+from tests.gateway.conftest import PASSWORD, bearer, log_in, post_graphql
+from tests.gateway.test_api_keys import create_key, staff_token
+
+PROMPT_SECONDS = 3.0
+WHO_AM_I = "{ viewer { user { id } } }"
+
+
+@pytest.fixture
+def writer_holding_its_transaction(gateway_app: Flask) -> Iterator[None]:
+    """Another connection in the middle of a write (on SQLite: holding the file's lock)."""
+    started, release = threading.Event(), threading.Event()
+
+    def write() -> None:
+        with gateway_app.extensions["fanfare"].db.transaction() as session:
+            session.execute(update(User).values(display_name="Being renamed"))
+            started.set()
+            release.wait(60)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    assert started.wait(10)
+    yield
+    release.set()
+    writer.join(60)
+
+
+def answered_promptly(call: Callable[[], Any]) -> Any:
+    """``call``'s answer, failing (instead of hanging) if it waits for the writer."""
+    answers: list[Any] = []
+    reader = threading.Thread(target=lambda: answers.append(call()), daemon=True)
+    reader.start()
+    reader.join(PROMPT_SECONDS)
+    assert answers, f"no answer within {PROMPT_SECONDS} s: the read waited for the writer"
+    return answers[0]
+
+
+@pytest.fixture
+def callers(client: FlaskClient, gateway_app: Flask) -> dict[str, str]:
+    """A key used once (its use recorded), and a marketer token never looked up yet."""
+    staff = staff_token(gateway_app)
+    secret = create_key(client, staff, ["CONTENT_READ"])["secret"]
+    used = post_graphql(client, WHO_AM_I, headers={"X-API-Key": secret})
+    assert used.status_code == 200
+    fresh = log_in(client, "marketer@brand.example", PASSWORD).json["data"]["logIn"]["token"]
+    return {"key": secret, "token": fresh}
+
+
+def test_lookups_answer_while_another_transaction_writes(
+    client: FlaskClient,
+    gateway_app: Flask,
+    callers: dict[str, str],
+    writer_holding_its_transaction: None,
+) -> None:
+    # given a partner key used a moment ago, a marketer's token, and a writer mid-transaction
+    # when the partner calls with its key
+    partner = answered_promptly(
+        partial(
+            post_graphql,
+            client,
+            "{ viewer { user { id } } }",
+            headers={"X-API-Key": callers["key"]},
+        )
+    )
+    # and the marketer, whose token is read from the database, asks who they are and for keys
+    marketer = answered_promptly(
+        partial(
+            post_graphql,
+            client,
+            "{ viewer { user { displayName } } apiKeys { prefix } }",
+            headers=bearer(callers["token"]),
+        )
+    )
+
+    # then both are answered at once, with what was committed before the writer began
+    assert partner.status_code == 200
+    assert partner.json["data"] == {"viewer": None}
+    assert marketer.status_code == 200
+    assert marketer.json["data"]["viewer"]["user"]["displayName"] == "marketer"
+    assert len(marketer.json["data"]["apiKeys"]) == 1
+
+
+def test_a_keys_use_is_recorded_again_once_its_last_use_is_a_minute_old(
+    client: FlaskClient, gateway_app: Flask, callers: dict[str, str]
+) -> None:
+    # given a key whose recorded use is a year old
+    db = gateway_app.extensions["fanfare"].db
+    with db.transaction() as session:
+        (key,) = session.scalars(select(ApiKey))
+        old = key.last_used_at
+        assert old is not None
+        session.execute(update(ApiKey).values(last_used_at=old.replace(year=old.year - 1)))
+
+    # when the partner calls with it
+    response = post_graphql(
+        client, "{ viewer { user { id } } }", headers={"X-API-Key": callers["key"]}
+    )
+
+    # then its use is recorded as now
+    assert response.status_code == 200
+    with db.reading() as session:
+        (key,) = session.scalars(select(ApiKey))
+        assert key.last_used_at is not None
+        assert key.last_used_at.year == old.year
