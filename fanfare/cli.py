@@ -41,7 +41,7 @@ def main() -> None:
     type=click.IntRange(0, 50000),
     default=0,
     show_default=True,
-    help="Add this to every app's port (8000-8003) when those are taken.",
+    help="Add this to every app's port (8000-8003) and Redis's (6379) when those are taken.",
 )
 @click.option(
     "--seed-demo/--no-seed-demo",

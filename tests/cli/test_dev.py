@@ -14,13 +14,15 @@ import psutil
 import requests
 
 from fanfare.apps import APPS
+from fanfare.devserver import DEV_REDIS_PORT
 from fanfare.embedded import port_is_free
 from tests.support.workers import wait_until
 
 
 def free_port_offset() -> int:
     for offset in range(20000, 30000, 10):
-        if all(port_is_free(spec.port + offset) for spec in APPS):
+        ports = [spec.port + offset for spec in APPS] + [DEV_REDIS_PORT + offset]
+        if all(port_is_free(port) for port in ports):
             return offset
     raise RuntimeError("no free block of ports for the dev platform")
 
@@ -59,6 +61,8 @@ def test_fanfare_dev_starts_every_app_worker_and_relay_and_stops_them_all(tmp_pa
 
         # then it printed a URL per app, and every app is ready there
         assert set(urls) == {spec.name for spec in APPS}
+        # and its Redis is moved by the offset like the apps, so two platforms never share one
+        assert f"redis://127.0.0.1:{DEV_REDIS_PORT + offset}" in text
         for name, url in urls.items():
             response = requests.get(f"{url}/readyz", timeout=5)
             assert response.status_code == 200, (name, response.text)
