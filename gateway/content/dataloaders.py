@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.core.context import GraphQLContext
+from gateway.core.ids import is_service_id
 from gateway.core.loaders import BatchLoader
 from gateway.interfaces import BackendError
 
@@ -31,7 +32,7 @@ def assets_by_id(context: GraphQLContext) -> BatchLoader[str, dict[str, Any]]:
     def fetch(asset_ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for asset_id in asset_ids:
-            if not asset_id.isdigit():
+            if not is_service_id(asset_id):
                 continue
             try:
                 found[asset_id] = context.backend("content").call(

@@ -8,7 +8,8 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.gateway.conftest import bearer, post_graphql
+from gateway.core.ids import global_id
+from tests.gateway.conftest import bearer, post_graphql, sign_up
 from tests.gateway.test_api_keys import create_key, staff_token
 
 
@@ -115,3 +116,45 @@ def test_a_page_size_that_is_not_a_number_is_refused_with_what_a_page_size_is(
         [error] = response.json["errors"]
         assert error["extensions"]["code"] == "BAD_USER_INPUT"
         assert "must be a whole number between 0 and 100" in error["message"], error
+
+
+def test_an_id_holding_other_digits_or_past_64_bits_is_not_found_not_an_internal_error(
+    client: FlaskClient, gateway_app: Flask
+) -> None:
+    # given a fan and a marketer, and global ids whose raw id is "²" (a digit int() refuses)
+    # or a number past what a service's BIGINT id holds
+    fan = sign_up(client).json["data"]["signUp"]["token"]
+    staff = staff_token(gateway_app)
+    raw_ids = ["\u00b2", str(2**64)]
+
+    # when the fan redeems such a catalog item and the marketer marks such a note written
+    redeemed = [
+        post_graphql(
+            client,
+            "mutation ($id: ID!) { redeemReward(input: {catalogItemId: $id}) "
+            "{ errors { code field } } }",
+            {"id": global_id("CatalogItem", raw)},
+            headers=bearer(fan),
+        )
+        for raw in raw_ids
+    ]
+    written = [
+        post_graphql(
+            client,
+            "mutation ($id: ID!) { markNoteWritten(input: {id: $id}) { errors { code field } } }",
+            {"id": global_id("HandwrittenNote", raw)},
+            headers=bearer(staff),
+        )
+        for raw in raw_ids
+    ]
+
+    # then each is answered NOT_FOUND on the id it names, never an internal error
+    for response, name, field in [
+        *((answer, "redeemReward", "catalogItemId") for answer in redeemed),
+        *((answer, "markNoteWritten", "id") for answer in written),
+    ]:
+        assert response.status_code == 200
+        assert "errors" not in response.json, response.json
+        (error,) = response.json["data"][name]["errors"]
+        assert error["code"] == "NOT_FOUND"
+        assert error["field"][-1] == field

@@ -9,7 +9,7 @@ from typing import Any
 import graphene
 
 from gateway.core.context import GraphQLContext
-from gateway.core.ids import raw_id_of
+from gateway.core.ids import is_service_id, raw_id_of
 from gateway.core.mutations import BaseMutation
 from gateway.core.permissions import FAN
 from gateway.core.types import UserError
@@ -53,7 +53,7 @@ class RedeemReward(BaseMutation):
         item_id = raw_id_of(data.catalog_item_id, "CatalogItem")
         if item_id is None:
             raise NotFound("No catalog item has this id.", field="catalogItemId")
-        if not item_id.isdigit():
+        if not is_service_id(item_id):
             raise NotFound("No catalog item has this id.", field="catalogItemId")
         fan_id = context.caller.user_id
         rewards = context.backend("rewards")
