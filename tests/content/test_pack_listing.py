@@ -147,6 +147,23 @@ def test_search_takes_wildcards_and_the_escape_character_literally(content: Cont
     assert found("r/o") == [slashed["id"]]
 
 
+def test_search_ignores_the_case_of_any_letter_the_same_on_both_databases(
+    content: ContentApi,
+) -> None:
+    # given a pack whose title has accented capitals, and one without them
+    creme = content.create_pack(title="CRÈME BRÛLÉE tour", summary="Ein Blick hinter ÖFEN.")
+    content.create_pack(title="Creme brulee tour")
+
+    def found(search: str) -> list[str]:
+        page = body_of(content, "/v1/packs", MARKETER, search=search)
+        return [item["id"] for item in page["items"]]
+
+    # when a marketer searches in another case (SQLite's own lower() folds ASCII only)
+    # then the pack is found, and the unaccented one is not
+    assert found("crème brûlée") == [creme["id"]]
+    assert found("Öfen") == [creme["id"]]
+
+
 def test_a_page_past_the_last_still_counts_the_filtered_packs(content: ContentApi) -> None:
     # given three packs tagged "kiln" and one not
     for n in range(3):
