@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -245,6 +246,9 @@ class DailyQuerySchema(Schema):
         start, end = data.get("start"), data.get("end")
         if start and end and not 0 <= (end - start).days <= 366:
             raise ValidationError("Ask for 1 to 367 days, with end on or after start.", "end")
+        # A day's series reads up to the next midnight, which the last date has not.
+        if end and end >= date.max:
+            raise ValidationError(f"Ask for days before {date.max.isoformat()}.", "end")
 
 
 class DailySeriesSchema(Schema):

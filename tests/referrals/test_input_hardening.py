@@ -90,3 +90,25 @@ def test_batch_ids_past_64_bits_or_in_other_digits_are_unknown_ids_on_both_datab
         assert [item["id"] for item in stats.json["items"]] == [link["id"]]  # type: ignore[index]
     assert answers[4].json == {"items": []}
     assert answers[5].json == {"items": []}
+
+
+def test_a_daily_series_ending_on_the_last_calendar_day_is_refused_naming_end(
+    live_pack: ReferralsHarness,
+) -> None:
+    # given a link, and a daily series asked to end on 9999-12-31 (no next midnight exists)
+    link = live_pack.create_link()
+    path = f"/v1/stats/daily?scope=link&id={link['id']}&start=9999-12-30"
+
+    # when it is asked for, and for the day before
+    last = live_pack.call("GET", f"{path}&end=9999-12-31", MARKETER)
+    before = live_pack.call(
+        "GET", "/v1/stats/daily?scope=link&id=1&start=9999-12-30&end=9999-12-30", MARKETER
+    )
+
+    # then the last day is refused naming end, and the one before is answered
+    assert last.status_code == 422
+    assert last.json is not None
+    assert list(last.json["error"]["details"]["fields"]) == ["end"]
+    assert before.status_code == 200
+    assert before.json is not None
+    assert [item["day"] for item in before.json["items"]] == ["9999-12-30"]
