@@ -7,7 +7,7 @@ import secrets
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import delete, exists, select, update
@@ -54,11 +54,33 @@ def _policy(context: ContentContext) -> rules.DestinationPolicy:
     )
 
 
-def _check_expiry(expires_at: datetime | None) -> None:
-    if expires_at is not None and as_utc(expires_at) <= utcnow():
+def _checked_expiry(expires_at: datetime | None) -> datetime | None:
+    """The expiry in UTC, refused unless in the future and storable.
+
+    In UTC because SQLite keeps a timestamp's text without its offset (an expiry sent at
+    +05:00 would come back five hours off), and past 9999-12-31 UTC no database holds it.
+    """
+    if expires_at is None:
+        return None
+    try:
+        in_utc = expires_at.astimezone(UTC)
+    except OverflowError as exc:
+        if expires_at.year == datetime.min.year:
+            raise _expiry_in_past() from exc
         raise rules.RuleViolation(
-            "The expiry must be in the future.", code="EXPIRY_IN_PAST", field="expires_at"
-        )
+            "The expiry must be on or before 9999-12-31T23:59:59Z.",
+            code="EXPIRY_TOO_LATE",
+            field="expires_at",
+        ) from exc
+    if in_utc <= utcnow():
+        raise _expiry_in_past()
+    return in_utc
+
+
+def _expiry_in_past() -> rules.RuleViolation:
+    return rules.RuleViolation(
+        "The expiry must be in the future.", code="EXPIRY_IN_PAST", field="expires_at"
+    )
 
 
 def slugify(title: str) -> str:
@@ -78,7 +100,7 @@ def create_pack(*, context: ContentContext, viewer: Viewer, data: dict[str, Any]
         data.get("captions") or [], hashtags, disclosure if sharing_rewarded else None
     )
     destination = rules.check_destination_url(data["destination_url"], _policy(context))
-    _check_expiry(data.get("expires_at"))
+    expires_at = _checked_expiry(data.get("expires_at"))
     now = utcnow()
     with context.db.transaction() as session:
         pack = ContentPack(
@@ -94,7 +116,7 @@ def create_pack(*, context: ContentContext, viewer: Viewer, data: dict[str, Any]
             sharing_rewarded=sharing_rewarded,
             disclosure=disclosure,
             created_by=viewer.user_id,
-            expires_at=data.get("expires_at"),
+            expires_at=expires_at,
             created_at=now,
             updated_at=now,
         )
@@ -146,8 +168,7 @@ def update_pack(
                 data["destination_url"], _policy(context)
             )
         if "expires_at" in data:
-            _check_expiry(data["expires_at"])
-            pack.expires_at = data["expires_at"]
+            pack.expires_at = _checked_expiry(data["expires_at"])
         for field in ("title", "summary"):
             if field in data:
                 setattr(pack, field, data[field].strip())

@@ -122,3 +122,33 @@ def test_ids_and_cursors_past_64_bits_or_in_other_digits_are_not_server_errors(
     assert [item["id"] for item in batch.json["items"]] == [pack["id"]]  # type: ignore[index]
     assert [page.status_code for page in pages] == [422] * 4
     assert {page.json["error"]["code"] for page in pages} == {"BAD_CURSOR"}  # type: ignore[index]
+
+
+def test_an_expiry_is_kept_as_the_same_instant_and_one_past_year_9999_is_refused(
+    content: ContentApi,
+) -> None:
+    # given an expiry sent at +05:00, and one whose instant in UTC is past 9999-12-31
+    # when packs are created with them
+    offset = content.create_pack(expires_at="2999-06-01T05:00:00+05:00")
+    too_late = content.call(
+        "POST",
+        "/v1/packs",
+        json={
+            "title": "Far",
+            "summary": "s",
+            "story": "x",
+            "purpose": "LEARN",
+            "destination_url": "https://shop.example.com/mugs",
+            "expires_at": "9999-12-31T23:59:59-05:00",
+        },
+    )
+
+    # then the first reads back as the same instant (SQLite kept no offset: it came back
+    # five hours late), and the second is refused naming the field (PostgreSQL: a 500)
+    read = content.call("GET", f"/v1/packs/{offset['id']}").json
+    assert read is not None
+    assert read["expires_at"] == "2999-06-01T00:00:00+00:00"
+    assert too_late.status_code == 422
+    assert too_late.json is not None
+    assert too_late.json["error"]["code"] == "EXPIRY_TOO_LATE"
+    assert too_late.json["error"]["details"] == {"field": "expires_at"}
