@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.referrals.codes import CLICK_ID_PATTERN, CODE_PATTERN
+
+
+class UtcAwareDateTime(fields.AwareDateTime):
+    """An aware datetime, loaded as the same instant in UTC.
+
+    SQLite keeps a timestamp's text without its offset: a time sent at +02:00 would be
+    read back two hours off, and compared with UTC times as if it were one. An instant
+    outside years 1-9999 in UTC fits no database and is refused here.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValidationError("Send a time between years 1 and 9999 in UTC.") from exc
+
 
 # The contract's ShareChannel enum.
 SHARE_CHANNELS = (
@@ -140,7 +157,7 @@ class ConversionCreateSchema(Schema):
             "description": "The customer's email, or the SHA-256 hex of it; kept as a digest."
         },
     )
-    occurred_at = fields.AwareDateTime(load_default=None)
+    occurred_at = UtcAwareDateTime(load_default=None)
 
     @validates_schema
     def _attribution_and_money(self, data: dict[str, Any], **_: Any) -> None:

@@ -112,3 +112,41 @@ def test_a_daily_series_ending_on_the_last_calendar_day_is_refused_naming_end(
     assert before.status_code == 200
     assert before.json is not None
     assert [item["day"] for item in before.json["items"]] == ["9999-12-30"]
+
+
+def test_a_conversion_time_with_an_offset_is_kept_as_the_same_instant_on_both_databases(
+    live_pack: ReferralsHarness,
+) -> None:
+    # given a partner reporting an order that happened at 10:00+02:00 (08:00 UTC), and one
+    # whose time in UTC falls before year 1
+    link = live_pack.create_link()
+    with_offset = live_pack.call(
+        "POST",
+        "/v1/conversions",
+        PARTNER,
+        json={
+            "external_id": "order-offset",
+            "referral_code": link["code"],
+            "occurred_at": "2026-01-02T10:00:00+02:00",
+        },
+    )
+    before_year_one = live_pack.call(
+        "POST",
+        "/v1/conversions",
+        PARTNER,
+        json={"external_id": "order-old", "occurred_at": "0001-01-01T00:00:00+01:00"},
+    )
+
+    # when the conversion is read back
+    assert with_offset.status_code == 201, with_offset.json
+    assert with_offset.json is not None
+    read = live_pack.call("GET", f"/v1/conversions?ids={with_offset.json['id']}", MARKETER)
+
+    # then it is the same instant (SQLite kept the wall time and lost the offset), and
+    # the time before year 1 is refused naming the field
+    assert read.json is not None
+    (conversion,) = read.json["items"]
+    assert conversion["occurred_at"].startswith("2026-01-02T08:00:00")
+    assert before_year_one.status_code == 422
+    assert before_year_one.json is not None
+    assert list(before_year_one.json["error"]["details"]["fields"]) == ["occurred_at"]
