@@ -34,7 +34,7 @@ from redis.exceptions import RedisError
 from services.common.event_retention import PURGE_TIME_BUDGET_SECONDS, purge_service_event_tables
 from services.common.events import Event, consume_task_name
 from services.common.log import current_request_id
-from services.common.metrics import TASK_OUTCOMES, OutboxBacklogCollector, scrape_registry
+from services.common.metrics import TASK_OUTCOMES, scrape_registry
 from services.common.outbox import Outbox
 from services.common.runtime import ServiceRuntime
 
@@ -357,8 +357,7 @@ def _serve_worker_metrics(runtime: ServiceRuntime) -> None:
         return
 
     def start_metrics_server(**_: Any) -> None:
-        extra = [OutboxBacklogCollector(runtime.service, runtime.count_backlog)]
-        start_http_server(port, registry=scrape_registry(extra))
+        start_http_server(port, registry=scrape_registry(runtime.scrape_time_gauges()))
         log.info("worker metrics on port %d", port)
 
     signals.worker_init.connect(start_metrics_server, weak=False)

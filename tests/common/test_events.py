@@ -206,7 +206,7 @@ def test_the_worker_serves_its_task_outcomes_to_prometheus(probe: ProbeStack) ->
     def scrape() -> str:
         return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
 
-    # then it sees the outcomes of the pool processes' tasks, and the backlog
+    # then it sees the outcomes of the pool processes' tasks, the backlog and the dead letters
     wait_until(
         lambda: 'outcome="success",service="probe",task="probe.consume_event"' in scrape(),
         timeout=10,
@@ -214,3 +214,4 @@ def test_the_worker_serves_its_task_outcomes_to_prometheus(probe: ProbeStack) ->
     text = scrape()
     assert 'task="probe.relay_outbox"' in text
     assert 'fanfare_outbox_backlog{service="probe"}' in text
+    assert 'fanfare_dead_letters{service="probe"}' in text
