@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.core.context import GraphQLContext
-from gateway.core.ids import is_service_id
 from gateway.core.loaders import BatchLoader
 from gateway.interfaces import BackendError
+from services.common.storable_input import is_record_id
 
 
 def packs_by_id(context: GraphQLContext) -> BatchLoader[str, dict[str, Any]]:
@@ -32,7 +32,7 @@ def assets_by_id(context: GraphQLContext) -> BatchLoader[str, dict[str, Any]]:
     def fetch(asset_ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for asset_id in asset_ids:
-            if not is_service_id(asset_id):
+            if not is_record_id(asset_id):
                 continue
             try:
                 found[asset_id] = context.backend("content").call(

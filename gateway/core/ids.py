@@ -30,13 +30,3 @@ def raw_id_of(value: str, expected_type: str) -> str | None:
     if decoded is None or decoded[0] != expected_type:
         return None
     return decoded[1]
-
-
-# Services' ids are BIGINT: a larger number names nothing (and SQLite cannot bind it).
-MAX_SERVICE_ID = 2**63 - 1
-
-
-def is_service_id(raw_id: str) -> bool:
-    """Whether a raw id can name a service's row: ASCII digits within BIGINT
-    (``str.isdigit`` alone passes "²", which ``int`` refuses)."""
-    return raw_id.isascii() and raw_id.isdigit() and int(raw_id) <= MAX_SERVICE_ID

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.core.context import GraphQLContext
-from gateway.core.ids import is_service_id
 from gateway.core.loaders import BatchLoader, Future, then
 from gateway.rewards.records import catalog_record, reward_record
+from services.common.storable_input import is_record_id
 
 # The most ids rewards takes in one ``?ids=`` read of a fan's rewards.
 REWARD_IDS_PER_CALL = 100
@@ -53,7 +53,7 @@ def viewer_rewards_by_id(context: GraphQLContext) -> BatchLoader[str, dict[str, 
     fan_id = context.principal.user_id
 
     def fetch(reward_ids: list[str]) -> dict[str, dict[str, Any]]:
-        wanted = [reward_id for reward_id in reward_ids if is_service_id(reward_id)]
+        wanted = [reward_id for reward_id in reward_ids if is_record_id(reward_id)]
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(wanted), REWARD_IDS_PER_CALL):
             body = context.backend("rewards").call(

@@ -13,6 +13,7 @@ Each reached the database and came back as a 500. Now the text is a 422
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, request
@@ -21,6 +22,20 @@ from werkzeug.routing import IntegerConverter, Map
 from services.common.errors import InvalidInput
 
 MAX_ID = 2**63 - 1
+
+
+def is_record_id(text: str) -> bool:
+    """Whether ``text`` (an id sent as text) can name a row: ASCII digits a BIGINT holds.
+
+    ``str.isdigit`` alone also passes "²" (which ``int`` refuses) and numbers past 64
+    bits (which SQLite refuses to bind): either reached the database as a 500.
+    """
+    return text.isascii() and text.isdigit() and int(text) <= MAX_ID
+
+
+def record_ids(texts: Iterable[str]) -> list[int]:
+    """The ids among ``texts`` that can name a row, as integers; the rest name none."""
+    return [int(text) for text in texts if is_record_id(text)]
 
 
 class DatabaseIdConverter(IntegerConverter):

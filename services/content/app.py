@@ -16,7 +16,6 @@ from services.content.models import event_tables
 from services.content.settings import ContentSettings
 from services.content.signed_urls import SignedUrlCache
 from services.content.signing import UrlSigner
-from services.content.sqlite_text import fold_case_like_postgresql
 from services.content.storage import storage_from_settings
 from services.content.tasks import PROCESS_ASSET, QUEUE, register_tasks
 from services.content.views import api
@@ -27,7 +26,6 @@ def create_app(settings: ContentSettings | None = None) -> Flask:
     settings = settings or ContentSettings()
     app = create_service_app(__name__, settings, event_tables=event_tables)
     runtime: ServiceRuntime = app.extensions["fanfare"]
-    fold_case_like_postgresql(runtime.db.engine)
     assert runtime.outbox is not None
     assert runtime.consumer is not None
     celery = create_celery(app)

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
-from services.common.storable_input import is_storable
+from services.common.storable_input import is_storable, record_ids
 from services.content.models import CHANNELS, PURPOSES, SENTIMENTS, TIERS
 from services.content.packs import MAX_BATCH_IDS, MAX_PAGE_SIZE
 
@@ -171,7 +171,7 @@ def parse_ids(raw: str) -> list[int]:
     parts = [part.strip() for part in raw.split(",") if part.strip()]
     if len(parts) > MAX_BATCH_IDS:
         raise ValidationError({"ids": [f"At most {MAX_BATCH_IDS} ids."]})
-    return [int(part) for part in parts if part.isascii() and part.isdigit() and len(part) < 19]
+    return record_ids(parts)
 
 
 class ContentPackPageSchema(Schema):

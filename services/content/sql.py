@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import Session
 
 from services.common.errors import InvalidInput
-from services.common.storable_input import MAX_ID
+from services.common.storable_input import is_record_id
 
 
 def id_in(session: Session, column: Any, ids: Iterable[int]) -> ColumnElement[bool]:
@@ -98,7 +98,7 @@ def decode_cursor(cursor: str, count: int) -> list[str]:
 def cursor_id(text: str) -> int:
     """A row id from a cursor part; 422 BAD_CURSOR unless ASCII digits a BIGINT holds
     (``int`` takes "²" and SQLite refuses to bind a number past 64 bits)."""
-    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ID:
+    if not is_record_id(text):
         raise bad_cursor()
     return int(text)
 

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from services.common.internal_auth import current_principal
 from services.common.runtime import get_runtime
+from services.common.storable_input import is_record_id, record_ids
 from services.referrals import conversions as conversion_service
 from services.referrals import fans as fan_service
 from services.referrals import links as link_service
@@ -31,7 +32,6 @@ from services.referrals.permissions import (
     require_signed_in,
     require_staff,
 )
-from services.referrals.record_ids import is_record_id, record_ids
 from services.referrals.schemas import (
     ConversionCreateSchema,
     ConversionListSchema,

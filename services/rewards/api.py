@@ -12,7 +12,7 @@ from flask import Blueprint
 from marshmallow import Schema
 
 from services.common.internal_auth import Principal, current_principal
-from services.common.storable_input import MAX_ID
+from services.common.storable_input import is_record_id
 from services.rewards.errors import Forbidden, InvalidInput
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -107,12 +107,6 @@ def decode_cursor(cursor: str | None) -> int | None:
             "The cursor is not one this service handed out; start again without 'after'.",
             details={"fields": {"after": ["Invalid cursor."]}},
         ) from exc
-
-
-def is_record_id(text: str) -> bool:
-    """ASCII digits a BIGINT holds: ``int`` also takes "²", and SQLite refuses to bind a
-    number past 64 bits (each was a 500)."""
-    return text.isascii() and text.isdigit() and int(text) <= MAX_ID
 
 
 def parse_ids(text: str, *, limit: int = 200) -> list[str]:

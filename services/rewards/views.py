@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from services.common.internal_auth import current_principal
 from services.common.outbox import utcnow
 from services.common.runtime import get_runtime
+from services.common.storable_input import is_record_id
 from services.rewards import (
     catalog,
     code_banks,
@@ -32,7 +33,6 @@ from services.rewards.api import (
     encode_cursor,
     endpoint,
     is_owner,
-    is_record_id,
     parse_ids,
     require_self_or_staff,
     require_self_or_system,

@@ -9,16 +9,17 @@ from typing import Any
 import graphene
 
 from gateway.account.types import FanTier
-from gateway.core.ids import is_service_id, raw_id_of
+from gateway.core.ids import raw_id_of
 from gateway.core.inputs import to_json
 from gateway.identity.errors import NotFound
 from gateway.rewards.types import RewardKind, RewardTrigger
+from services.common.storable_input import is_record_id
 
 
 def rewards_id(value: Any, type_name: str, *, field: str) -> int:
     """The rewards service's numeric id inside a global id, or NOT_FOUND on ``field``."""
     raw = raw_id_of(str(value or ""), type_name)
-    if raw is None or not is_service_id(raw):
+    if raw is None or not is_record_id(raw):
         raise NotFound(f"No {type_name} has this id.", field=field)
     return int(raw)
 

@@ -9,13 +9,14 @@ from typing import Any
 import graphene
 
 from gateway.core.context import GraphQLContext
-from gateway.core.ids import is_service_id, raw_id_of
+from gateway.core.ids import raw_id_of
 from gateway.core.mutations import BaseMutation
 from gateway.core.permissions import FAN
 from gateway.core.types import UserError
 from gateway.identity.errors import NotFound
 from gateway.rewards.records import reward_record
 from gateway.rewards.types import Reward
+from services.common.storable_input import is_record_id
 
 
 class RedeemRewardInput(graphene.InputObjectType):
@@ -53,7 +54,7 @@ class RedeemReward(BaseMutation):
         item_id = raw_id_of(data.catalog_item_id, "CatalogItem")
         if item_id is None:
             raise NotFound("No catalog item has this id.", field="catalogItemId")
-        if not is_service_id(item_id):
+        if not is_record_id(item_id):
             raise NotFound("No catalog item has this id.", field="catalogItemId")
         fan_id = context.caller.user_id
         rewards = context.backend("rewards")
