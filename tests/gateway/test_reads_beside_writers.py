@@ -9,10 +9,8 @@ is written at most once a minute, so most partner calls write nothing.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -22,38 +20,19 @@ from sqlalchemy import select, update
 from gateway.models import ApiKey, User
 from tests.gateway.conftest import PASSWORD, bearer, log_in, post_graphql
 from tests.gateway.test_api_keys import create_key, staff_token
+from tests.support.writer_beside import answered_promptly
+from tests.support.writer_beside import writer_holding_its_transaction as holding_a_write
 
-PROMPT_SECONDS = 3.0
 WHO_AM_I = "{ viewer { user { id } } }"
 
 
 @pytest.fixture
 def writer_holding_its_transaction(gateway_app: Flask) -> Iterator[None]:
     """Another connection in the middle of a write (on SQLite: holding the file's lock)."""
-    started, release = threading.Event(), threading.Event()
-
-    def write() -> None:
-        with gateway_app.extensions["fanfare"].db.transaction() as session:
-            session.execute(update(User).values(display_name="Being renamed"))
-            started.set()
-            release.wait(60)
-
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-    assert started.wait(10)
-    yield
-    release.set()
-    writer.join(60)
-
-
-def answered_promptly(call: Callable[[], Any]) -> Any:
-    """``call``'s answer, failing (instead of hanging) if it waits for the writer."""
-    answers: list[Any] = []
-    reader = threading.Thread(target=lambda: answers.append(call()), daemon=True)
-    reader.start()
-    reader.join(PROMPT_SECONDS)
-    assert answers, f"no answer within {PROMPT_SECONDS} s: the read waited for the writer"
-    return answers[0]
+    with holding_a_write(
+        gateway_app.extensions["fanfare"].db, update(User).values(display_name="Being renamed")
+    ):
+        yield
 
 
 @pytest.fixture

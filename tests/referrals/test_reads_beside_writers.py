@@ -7,48 +7,24 @@ the next writer up. Read paths use ``Database.reading()``, a snapshot that takes
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
 
 import pytest
 from sqlalchemy import update
-from werkzeug.test import TestResponse
 
 from services.referrals.models import packs
 from tests.referrals.conftest import MARKETER, ReferralsHarness, fan
-
-PROMPT_SECONDS = 3.0
+from tests.support.writer_beside import answered_promptly
+from tests.support.writer_beside import writer_holding_its_transaction as holding_a_write
 
 
 @pytest.fixture
 def writer_holding_its_transaction(live_pack: ReferralsHarness) -> Iterator[None]:
     """Another connection in the middle of a write (on SQLite: holding the file's lock)."""
-    started, release = threading.Event(), threading.Event()
-
-    def write() -> None:
-        with live_pack.runtime.db.transaction() as session:
-            session.execute(update(packs).values(title="Being rewritten"))
-            started.set()
-            release.wait(60)
-
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-    assert started.wait(10)
-    yield
-    release.set()
-    writer.join(60)
-
-
-def answered_promptly(call: Callable[[], TestResponse]) -> TestResponse:
-    """``call``'s answer, failing (instead of hanging) if it waits for the writer."""
-    answers: list[TestResponse] = []
-    reader = threading.Thread(target=lambda: answers.append(call()), daemon=True)
-    reader.start()
-    reader.join(PROMPT_SECONDS)
-    assert answers, f"no answer within {PROMPT_SECONDS} s: the read waited for the writer"
-    return answers[0]
+    with holding_a_write(live_pack.runtime.db, update(packs).values(title="Being rewritten")):
+        yield
 
 
 @pytest.fixture

@@ -8,47 +8,23 @@ to the 30 s busy timeout) and hold the next writer up. Read paths use
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
-from typing import Any
 
 import pytest
 from sqlalchemy import update
 
 from services.rewards.models import rules
 from tests.rewards.conftest import STAFF, SYSTEM, RewardsDriver, fan
-
-PROMPT_SECONDS = 3.0
+from tests.support.writer_beside import answered_promptly
+from tests.support.writer_beside import writer_holding_its_transaction as holding_a_write
 
 
 @pytest.fixture
 def writer_holding_its_transaction(driver: RewardsDriver) -> Iterator[None]:
     """Another connection in the middle of a write (on SQLite: holding the file's lock)."""
-    started, release = threading.Event(), threading.Event()
-
-    def write() -> None:
-        with driver.runtime.db.transaction() as session:
-            session.execute(update(rules).values(name="Being renamed"))
-            started.set()
-            release.wait(60)
-
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-    assert started.wait(10)
-    yield
-    release.set()
-    writer.join(60)
-
-
-def answered_promptly(call: Callable[[], Any]) -> Any:
-    """``call``'s answer, failing (instead of hanging) if it waits for the writer."""
-    answers: list[Any] = []
-    reader = threading.Thread(target=lambda: answers.append(call()), daemon=True)
-    reader.start()
-    reader.join(PROMPT_SECONDS)
-    assert answers, f"no answer within {PROMPT_SECONDS} s: the read waited for the writer"
-    return answers[0]
+    with holding_a_write(driver.runtime.db, update(rules).values(name="Being renamed")):
+        yield
 
 
 @pytest.fixture
