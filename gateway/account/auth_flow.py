@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from gateway.core.context import Caller, GraphQLContext
 from gateway.core.errors import RateLimited
@@ -40,9 +41,16 @@ def limit_attempts(context: GraphQLContext, *, action: str, email: str, per_ip: 
         if not decision.allowed:
             context.response_actions["retry_after"] = decision.retry_after
             raise RateLimited(
-                f"Too many attempts; try again in {decision.retry_after} seconds.",
+                f"Too many attempts; try again in {wait_in_words(decision.retry_after)}.",
                 retryAfter=decision.retry_after,
             )
+
+
+def wait_in_words(seconds: int) -> str:
+    """A wait as a person reads it: seconds under two minutes, else whole minutes rounded up."""
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"about {math.ceil(seconds / 60)} minutes"
 
 
 def credential_for(context: GraphQLContext, user: User) -> str | None:

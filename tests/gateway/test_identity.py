@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from gateway.account.auth_flow import wait_in_words
 from gateway.models import AuthToken, User
 from tests.gateway.conftest import (
     PASSWORD,
@@ -157,10 +158,23 @@ def test_log_in_is_limited_per_account(database_url: str, redis_url: str) -> Non
     codes = [a.json["data"]["logIn"]["errors"][0]["code"] for a in answers]
     assert codes == ["INVALID_CREDENTIALS"] * 3
     assert blocked.status_code == 429
-    assert int(blocked.headers["Retry-After"]) > 0
+    retry_after = int(blocked.headers["Retry-After"])
+    assert retry_after > 0
     assert blocked.json["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert blocked.json["errors"][0]["message"] == (
+        f"Too many attempts; try again in {wait_in_words(retry_after)}."
+    )
     assert blocked.json["data"] is None
     app.extensions["fanfare"].db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(1, "1 second"), (45, "45 seconds"), (119, "119 seconds"), (120, "about 2 minutes"),
+     (335, "about 6 minutes"), (900, "about 15 minutes")],
+)  # fmt: skip
+def test_a_rate_limited_wait_reads_as_a_person_would_say_it(seconds: int, words: str) -> None:
+    assert wait_in_words(seconds) == words
 
 
 def test_sign_up_is_limited_per_ip(database_url: str, redis_url: str) -> None:
