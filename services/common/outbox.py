@@ -256,8 +256,8 @@ class Outbox:
     ) -> RelayPass:
         """Send one batch of unsent events, oldest first; what was sent, and any refusal.
 
-        On PostgreSQL one statement (``UPDATE ... WHERE seq IN (SELECT ... FOR
-        UPDATE SKIP LOCKED) RETURNING``) takes the batch and marks it sent, so
+        On PostgreSQL one statement (``UPDATE ... WHERE seq = ANY(ARRAY(SELECT
+        ... FOR UPDATE SKIP LOCKED)) RETURNING``) takes the batch and marks it sent, so
         two relays never send the same rows at once; the events then go to the
         broker in the same transaction, and a group the broker refuses (with
         every group after it) is marked unsent again before the commit. A crash
