@@ -10,7 +10,7 @@ with one rule: 10 points per share, so every distinct event earns one reward.
    beforehand; the rate is tasks / (drained - worker ready).
 2. Throughput: ``--events`` share events are written to an outbox (a
    ``referrals`` producer's, kept in the bench database) and go to the queue
-   through the real relay (``Outbox.relay_pending``, as the relay task runs
+   through the real relay (``Outbox.relay_batch``, as the relay task runs
    it), so delivery batching applies: ``consume_events`` tasks of up to
    ``--delivery-batch-size`` events. 10% of them are published twice: after
    each round of 1,000 new events, 100 already sent are marked unsent again
@@ -310,14 +310,14 @@ def outbox_relay(
         # EVENT_CONFIRM_GRACE_SECONDS), then passes until one finds less than a full batch
         outbox.resend_overdue(runtime.db, runtime.receipts, limit=settings.outbox_relay_batch_size)
         while (
-            outbox.relay_pending(
+            outbox.relay_batch(
                 runtime.db,
                 send_one,
                 batch_size=settings.outbox_relay_batch_size,
                 send_batch=send_many,
                 delivery_batch_size=settings.event_delivery_batch_size,
                 receipts=runtime.receipts,
-            )
+            ).sent
             >= settings.outbox_relay_batch_size
         ):
             pass

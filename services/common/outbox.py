@@ -221,29 +221,6 @@ class Outbox:
         )
         return int(count or 0)
 
-    def relay_pending(
-        self,
-        db: Database,
-        send: SendToService,
-        *,
-        batch_size: int = 500,
-        send_batch: SendBatchToService | None = None,
-        delivery_batch_size: int = 1,
-        receipts: DeliveryReceipts | None = None,
-    ) -> int:
-        """Send one batch of unsent events, oldest first; return how many were sent.
-
-        :meth:`relay_batch`, for callers that need only the count.
-        """
-        return self.relay_batch(
-            db,
-            send,
-            batch_size=batch_size,
-            send_batch=send_batch,
-            delivery_batch_size=delivery_batch_size,
-            receipts=receipts,
-        ).sent
-
     def relay_batch(
         self,
         db: Database,

@@ -52,12 +52,12 @@ class BatchStack:
         celery = self.runtime.celery
         assert celery is not None
         assert self.runtime.outbox is not None
-        return self.runtime.outbox.relay_pending(
+        return self.runtime.outbox.relay_batch(
             self.runtime.db,
             lambda service, event: send_event(celery, service, event),
             send_batch=lambda service, events: send_events(celery, service, events),
             delivery_batch_size=delivery_batch_size,
-        )
+        ).sent
 
     def notes_for(self, event: Event) -> int:
         return probe_service.count_notes(self.runtime, event.id)

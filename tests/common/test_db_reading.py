@@ -86,7 +86,7 @@ def test_an_idle_relay_pass_does_not_wait_for_a_writer(
     sent: list[Event] = []
     # When the relay makes its pass (every 50 ms in the relay process)
     started = time.monotonic()
-    count = outbox.relay_pending(db, lambda _service, event: sent.append(event))
+    count = outbox.relay_batch(db, lambda _service, event: sent.append(event)).sent
     # Then it finds nothing at once, instead of queueing behind the writer
     assert time.monotonic() - started < PROMPT_SECONDS
     assert count == 0
@@ -100,8 +100,8 @@ def test_the_relay_still_sends_and_marks_what_is_pending(db: Database) -> None:
     outbox = Outbox(event_tables, producer="referrals")
     sent: list[str] = []
     # When the relay makes two passes
-    first = outbox.relay_pending(db, lambda service, event: sent.append(f"{service}:{event.id}"))
-    second = outbox.relay_pending(db, lambda service, event: sent.append(event.id))
+    first = outbox.relay_batch(db, lambda service, event: sent.append(f"{service}:{event.id}")).sent
+    second = outbox.relay_batch(db, lambda service, event: sent.append(event.id)).sent
     # Then the first sends each to its consumer once and the second finds nothing left
     assert first == 2
     assert second == 0

@@ -49,13 +49,13 @@ class ReceiptStack:
     def relay(self, send: Any = None) -> int:
         celery = self.runtime.celery
         assert celery is not None
-        return self.outbox.relay_pending(
+        return self.outbox.relay_batch(
             self.runtime.db,
             send or (lambda service, event: send_event(celery, service, event)),
             send_batch=lambda service, events: send_events(celery, service, events),
             delivery_batch_size=10,
             receipts=self.receipts,
-        )
+        ).sent
 
     def run_relay_task(self) -> None:
         """The worker's relay task, once, as beat would start it; returns when it is done."""
@@ -188,7 +188,7 @@ def test_overdue_events_of_a_consumer_with_a_backlog_wait_until_it_has_caught_up
     receipts = DeliveryReceipts(client, grace_seconds=0.3, backlog_threshold=2)
     with db.transaction() as session:
         event = outbox.add(session, "probe.noted", {"text": "queued behind others"})
-    outbox.relay_pending(db, dropped, receipts=receipts)
+    outbox.relay_batch(db, dropped, receipts=receipts)
     # and that service's queue holds more than the backlog threshold
     client.lpush("far", b"m1", b"m2", b"m3")
     time.sleep(0.4)
@@ -200,7 +200,7 @@ def test_overdue_events_of_a_consumer_with_a_backlog_wait_until_it_has_caught_up
     client.delete("far")
     assert outbox.resend_overdue(db, receipts, limit=100) == 1
     resent: list[tuple[str, str]] = []
-    outbox.relay_pending(db, lambda service, e: resent.append((service, e.id)), receipts=receipts)
+    outbox.relay_batch(db, lambda service, e: resent.append((service, e.id)), receipts=receipts)
     assert resent == [("far", event.id)]
     assert client.zscore(awaiting_key("probe"), f"far|{event.id}") is not None
     db.dispose()

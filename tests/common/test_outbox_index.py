@@ -92,7 +92,7 @@ def test_the_relay_reads_only_the_unsent_events_through_their_index(
     with db.transaction() as session:
         plan = relay_query_plan(session, outbox)
     relayed: list[Event] = []
-    count = outbox.relay_pending(db, lambda _service, event: relayed.append(event))
+    count = outbox.relay_batch(db, lambda _service, event: relayed.append(event)).sent
 
     # then it sends just those five, oldest first, and on PostgreSQL (the production
     # database) finds them through the index of unsent events, never by walking every

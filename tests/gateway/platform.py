@@ -104,7 +104,7 @@ class Services:
                     consumer = consumer_app.extensions["fanfare"]
                     consumer.consumer.apply(consumer.db, event)
 
-            while sent := runtime.outbox.relay_pending(runtime.db, send):
+            while sent := runtime.outbox.relay_batch(runtime.db, send).sent:
                 delivered += sent
         return delivered
 
