@@ -4,11 +4,14 @@ a partner key, the viewer and the key list answer while another transaction writ
 On SQLite a transaction of ``Database.transaction()`` takes the file's write lock up front;
 a lookup that did the same would wait for the writer (a sign-up, a log-in; up to the 30 s
 busy timeout) and hold the next one up. Lookups use ``Database.reading()``; a key's use
-is written at most once a minute, so most partner calls write nothing.
+is written at most once a minute, so most partner calls write nothing. Mutations whose
+gateway part only reads (making a link reads the fan's email; the export reads their
+account) read the same way.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from functools import partial
 
@@ -19,6 +22,7 @@ from sqlalchemy import select, update
 
 from gateway.models import ApiKey, User
 from tests.gateway.conftest import PASSWORD, bearer, log_in, post_graphql
+from tests.gateway.platform import CREATE_LINK, Platform
 from tests.gateway.test_api_keys import create_key, staff_token
 from tests.support.writer_beside import answered_promptly
 from tests.support.writer_beside import writer_holding_its_transaction as holding_a_write
@@ -102,3 +106,56 @@ def test_a_keys_use_is_recorded_again_once_its_last_use_is_a_minute_old(
         (key,) = session.scalars(select(ApiKey))
         assert key.last_used_at is not None
         assert key.last_used_at.year == old.year
+
+
+EXPORT_MY_DATA = "mutation { exportMyData { data errors { code message } } }"
+
+
+@pytest.fixture
+def platform_writer_holding_its_transaction(platform: Platform) -> Iterator[None]:
+    """A gateway writer mid-transaction beside the assembled platform (a sign-up, a rename)."""
+    with holding_a_write(
+        platform.gateway.extensions["fanfare"].db,
+        update(User).values(display_name="Being renamed"),
+    ):
+        yield
+
+
+def test_a_fan_makes_a_link_while_another_transaction_writes(
+    platform: Platform, platform_writer_holding_its_transaction: None
+) -> None:
+    # given a fan, three published packs, and a gateway writer mid-transaction
+    # when the fan makes a link to share a pack (the gateway only reads their email)
+    made = answered_promptly(
+        partial(
+            post_graphql,
+            platform.client,
+            CREATE_LINK,
+            {"packId": platform.pack_ids[0]},
+            headers=bearer(platform.fan),
+        )
+    )
+
+    # then the link is made at once, not after the writer
+    assert made.status_code == 200
+    payload = made.json["data"]["createReferralLink"]
+    assert payload["errors"] == []
+    assert payload["referralLink"]["shortUrl"].startswith("https://fan.example/")
+
+
+def test_a_fan_exports_their_data_while_another_transaction_writes(
+    platform: Platform, platform_writer_holding_its_transaction: None
+) -> None:
+    # given a fan and a gateway writer mid-transaction
+    # when the fan exports their data (the gateway's part is only read)
+    exported = answered_promptly(
+        partial(post_graphql, platform.client, EXPORT_MY_DATA, headers=bearer(platform.fan))
+    )
+
+    # then the export comes at once, with what was committed before the writer began
+    assert exported.status_code == 200
+    payload = exported.json["data"]["exportMyData"]
+    assert payload["errors"] == []
+    gateway_part = json.loads(payload["data"])["gateway"]
+    assert gateway_part["email"] == "ann@example.com"
+    assert gateway_part["display_name"] == "Ann"

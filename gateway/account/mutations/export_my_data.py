@@ -27,7 +27,7 @@ class ExportMyData(BaseMutation):
     def perform(cls, context: GraphQLContext, **arguments: Any) -> Any:
         user_id = context.caller.user_id
         assert user_id is not None
-        with context.transaction() as session:
+        with context.reading() as session:
             user = session.get(User, user_id)
             assert user is not None
             gateway_part = export_user(user)

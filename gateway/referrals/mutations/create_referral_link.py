@@ -27,7 +27,8 @@ class CreateReferralLink(BaseMutation):
     @classmethod
     def perform(cls, context: GraphQLContext, **arguments: Any) -> ReferralLinkPayload:
         data = arguments["input"]
-        with context.transaction() as session:
+        # Only the email is read here: no SQLite write lock to wait for or hold.
+        with context.reading() as session:
             user = session.get(User, context.caller.user_id)
             email = user.email if user is not None else None
         link = context.backend("referrals").call(
