@@ -74,8 +74,10 @@ def utcnow() -> datetime:
 
 
 def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    """A time of a plain DateTime(timezone=True) column (the event tables) in aware UTC:
+    SQLite hands those back naive, and only UTC is written. Service tables use
+    services.common.utc_time.UtcDateTime, whose reads need none of this."""
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class EventTables:
