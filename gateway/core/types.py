@@ -102,8 +102,11 @@ class DateTime(graphene.Scalar):
     @staticmethod
     def serialize(value: Any) -> str:
         if isinstance(value, datetime):
-            moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-            return moment.isoformat()
+            if value.tzinfo is None:
+                # Every time stamp is read aware (services.common.utc_time): a naive one
+                # here is a bug upstream, and which instant it means a guess.
+                raise TypeError(f"DateTime cannot represent the naive {value!r}.")
+            return value.astimezone(UTC).isoformat()
         if isinstance(value, str):
             # The services already speak ISO 8601; pass their text through.
             return value

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gateway.identity.credentials import hash_secret, new_api_key
 from gateway.identity.errors import InvalidInput, NotFound
-from gateway.identity.users import as_utc, utcnow
+from gateway.identity.users import utcnow
 from gateway.models import ApiKey
 
 API_SCOPES = ("CONTENT_READ", "CONVERSIONS_WRITE", "STATS_READ")
@@ -74,8 +74,7 @@ def find_live_api_key(session: Session, secret: str) -> ApiKey | None:
 
 def use_needs_recording(key: ApiKey, now: datetime) -> bool:
     """Whether ``last_used_at`` is older than its resolution: most calls need no write."""
-    last_used_at = as_utc(key.last_used_at) if key.last_used_at is not None else None
-    return last_used_at is None or last_used_at < now - LAST_USE_RESOLUTION
+    return key.last_used_at is None or key.last_used_at < now - LAST_USE_RESOLUTION
 
 
 def record_api_key_use(session: Session, key_id: str, now: datetime) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import redis
 
-from gateway.identity.users import TokenKind, TokenOwner, as_utc, utcnow
+from gateway.identity.users import TokenKind, TokenOwner, utcnow
 from gateway.models import User
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class TokenOwnerCache:
         entry = _Remembered(
             user_values={name: getattr(owner.user, name) for name in _USER_COLUMNS},
             token_hash=owner.token_hash,
-            expires_at=as_utc(owner.expires_at),
+            expires_at=owner.expires_at,
             generation=generation,
             stored_at=time.monotonic(),
         )

@@ -35,11 +35,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def check_display_name(display_name: str) -> str:
     name = " ".join(display_name.split())
     if not name:
@@ -135,11 +130,11 @@ def user_for_token(session: Session, secret: str, *, kind: TokenKind) -> TokenOw
     if row is None:
         return None
     token, user = row
-    if token.revoked_at is not None or as_utc(token.expires_at) <= utcnow():
+    if token.revoked_at is not None or token.expires_at <= utcnow():
         return None
     if user.erased_at is not None:
         return None
-    return TokenOwner(user, token_hash, as_utc(token.expires_at))
+    return TokenOwner(user, token_hash, token.expires_at)
 
 
 def revoke_token(session: Session, secret: str) -> bool:
@@ -183,7 +178,7 @@ def export_user(user: User) -> dict[str, Any]:
         "display_name": user.display_name,
         "role": user.role,
         "thank_you_channel": user.thank_you_channel,
-        "created_at": as_utc(user.created_at).isoformat(),
+        "created_at": user.created_at.isoformat(),
     }
 
 

@@ -60,3 +60,19 @@ class UtcDateTime(TypeDecorator[datetime]):
         if isinstance(value, datetime):
             return self
         return self.impl_instance.coerce_compared_value(op, value)
+
+
+def utc_from_iso(text: str) -> datetime:
+    """An ISO 8601 time from another service as an aware UTC datetime; ValueError if
+    it is not one.
+
+    The events catalogue's times carry their offset; one without is read as UTC (the
+    only zone the platform writes), so an event from an older producer still applies.
+    """
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{text!r} is outside years 1-9999 in UTC.") from exc

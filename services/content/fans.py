@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -14,6 +13,7 @@ from services.common.errors import Forbidden
 from services.common.events import Event
 from services.common.outbox import utcnow
 from services.common.sql import dialect_insert
+from services.common.utc_time import utc_from_iso
 from services.content.access import Viewer
 from services.content.context import ContentContext
 from services.content.feedback import present_feedback
@@ -45,7 +45,7 @@ def apply_tier_changed(session: Session, event: Event) -> None:
     if not fan_id or tier not in TIERS:
         log.warning("tier_changed event %s ignored: fan %r, tier %r", event.id, fan_id, tier)
         return
-    changed_at = datetime.fromisoformat(event.occurred_at)
+    changed_at = utc_from_iso(event.occurred_at)
     table = FanTier.__table__
     statement = dialect_insert(session, table).values(  # type: ignore[arg-type]
         fan_id=fan_id, tier=tier, changed_at=changed_at

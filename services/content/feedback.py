@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from services.common.errors import Forbidden, NotFound
-from services.common.outbox import as_utc, utcnow
+from services.common.outbox import utcnow
 from services.common.sql import dialect_insert
 from services.content import presenting
 from services.content.access import Viewer
@@ -26,9 +26,7 @@ def leave_feedback(
     text = (text or "").strip() or None
     with context.db.transaction() as session:
         pack = session.get(ContentPack, pack_id)
-        expired = (
-            pack is not None and pack.expires_at is not None and as_utc(pack.expires_at) <= now
-        )
+        expired = pack is not None and pack.expires_at is not None and pack.expires_at <= now
         if pack is None or pack.status != "PUBLISHED" or expired:
             raise NotFound("No such content pack.", code="PACK_NOT_FOUND")
         if not viewer.tier_reaches(pack.min_tier):
@@ -66,8 +64,8 @@ def present_feedback(row: Feedback) -> dict[str, Any]:
         "fan_id": row.fan_id,
         "sentiment": row.sentiment,
         "text": row.text,
-        "created_at": as_utc(row.created_at),
-        "updated_at": as_utc(row.updated_at),
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
     }
 
 
@@ -87,6 +85,9 @@ def list_feedback(
                 last_moment = datetime.fromisoformat(moment)
             except ValueError as exc:
                 raise bad_cursor() from exc
+            if last_moment.tzinfo is None:
+                # Not one this service wrote (its times carry an offset): which instant?
+                raise bad_cursor()
             last = cursor_id(last_id)
             query = query.where(
                 or_(
@@ -105,7 +106,7 @@ def list_feedback(
         "items": [present_feedback(row) for row in page],
         "page_info": {
             "has_next_page": len(rows) > first,
-            "end_cursor": encode_cursor(as_utc(page[-1].updated_at).isoformat(), page[-1].id)
+            "end_cursor": encode_cursor(page[-1].updated_at.isoformat(), page[-1].id)
             if page
             else None,
         },

@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import BigIntPrimaryKey, new_metadata
 from services.common.outbox import EventTables
+from services.common.utc_time import UtcDateTime
 
 metadata = new_metadata()
 event_tables = EventTables(metadata)
@@ -66,11 +66,11 @@ class ContentPack(Base):
     sharing_rewarded: Mapped[bool] = mapped_column(Boolean)
     disclosure: Mapped[str] = mapped_column(String(50))
     created_by: Mapped[str | None] = mapped_column(String(64))
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class PackTag(Base):
@@ -108,8 +108,8 @@ class Asset(Base):
     # "complete" of one direct upload finds the asset it already made.
     upload_key: Mapped[str] = mapped_column(String(300), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Rendition(Base):
@@ -148,8 +148,8 @@ class Feedback(Base):
     fan_id: Mapped[str | None] = mapped_column(String(64), index=True)
     sentiment: Mapped[str] = mapped_column(String(10))
     text: Mapped[str | None] = mapped_column(String(2000))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class FanTier(Base):
@@ -160,4 +160,4 @@ class FanTier(Base):
     fan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     tier: Mapped[str] = mapped_column(String(12))
     # When rewards decided the tier: an older event arriving late changes nothing.
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -24,7 +24,6 @@ from typing import Any, Literal, NamedTuple
 import orjson
 from sqlalchemy import (
     ColumnElement,
-    DateTime,
     Integer,
     Select,
     String,
@@ -38,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from services.common.utc_time import UtcDateTime
 from services.content.models import Asset, ContentPack, PackTag, Rendition
 from services.content.sql import dialect_of, id_in_parameter, joined_in_order, joined_reader
 
@@ -113,7 +113,7 @@ def _conditions(query: PackQuery, pack: type[ContentPack]) -> list[ColumnElement
     """Visibility and filters on ``pack`` (the table or an alias of it)."""
     conditions: list[ColumnElement[bool]] = []
     if query.visible_only:
-        now = bindparam("now", type_=DateTime(timezone=True))
+        now = bindparam("now", type_=UtcDateTime)
         conditions += [
             pack.status == "PUBLISHED",
             or_(pack.expires_at.is_(None), pack.expires_at > now),

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.errors import Conflict, InvalidInput, NotFound
-from services.common.outbox import as_utc, utcnow
+from services.common.outbox import utcnow
 from services.content import fans, presenting, rules
 from services.content.access import Viewer
 from services.content.context import ContentContext
@@ -55,10 +55,10 @@ def _policy(context: ContentContext) -> rules.DestinationPolicy:
 
 
 def _checked_expiry(expires_at: datetime | None) -> datetime | None:
-    """The expiry in UTC, refused unless in the future and storable.
+    """The expiry, refused unless in the future and storable.
 
-    In UTC because SQLite keeps a timestamp's text without its offset (an expiry sent at
-    +05:00 would come back five hours off), and past 9999-12-31 UTC no database holds it.
+    Storable means within years 1-9999 once in UTC, as every time is stored
+    (services.common.utc_time): 9999-12-31T23:00-05:00 is past the last day.
     """
     if expires_at is None:
         return None
@@ -194,7 +194,7 @@ def publish_pack(*, context: ContentContext, viewer: Viewer, pack_id: int) -> di
     now = utcnow()
     with context.db.transaction() as session:
         pack = _locked_pack(session, pack_id)
-        if pack.expires_at is not None and as_utc(pack.expires_at) <= now:
+        if pack.expires_at is not None and pack.expires_at <= now:
             raise Conflict("The pack has expired; move its expiry first.", code="PACK_EXPIRED")
         has_ready_asset = exists().where(Asset.pack_id == pack_id, Asset.status == "READY")
         published = session.execute(
@@ -276,7 +276,7 @@ def _event_payload(session: Session, context: ContentContext, pack: ContentPack)
         "destination_url": pack.destination_url,
         "min_tier": pack.min_tier,
         "tags": tags,
-        "expires_at": as_utc(pack.expires_at).isoformat() if pack.expires_at else None,
+        "expires_at": pack.expires_at.isoformat() if pack.expires_at else None,
         "cover_url": context.cover_url(pack.id) if has_cover else None,
         "rewarded": pack.sharing_rewarded,
     }

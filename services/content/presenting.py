@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.common.outbox import as_utc
 from services.content import rules
 from services.content.access import Viewer
 from services.content.context import ContentContext
@@ -105,7 +104,7 @@ def renditions_by_asset(
 
 def _iso(moment: datetime | None) -> str | None:
     """Datetimes as the read schemas dump them (ISO 8601, UTC)."""
-    return as_utc(moment).isoformat() if moment is not None else None
+    return moment.isoformat() if moment is not None else None
 
 
 def present_asset(

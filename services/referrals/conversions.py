@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from services.common.outbox import Outbox, as_utc
+from services.common.outbox import Outbox
 from services.common.sql import dialect_insert, is_postgresql
 from services.referrals.classify import VisitorKind
 from services.referrals.errors import ConversionNotFound, ConversionNotPending
@@ -80,9 +80,6 @@ class ConversionRecord:
 
     @classmethod
     def from_row(cls, row: Any) -> ConversionRecord:
-        def moment(value: datetime | None) -> datetime | None:
-            return as_utc(value) if value is not None else None
-
         return cls(
             id=row.id,
             partner_id=row.partner_id,
@@ -96,11 +93,11 @@ class ConversionRecord:
             pack_id=row.pack_id,
             amount_cents=row.amount_cents,
             currency=row.currency,
-            occurred_at=as_utc(row.occurred_at),
-            created_at=as_utc(row.created_at),
-            approve_after=moment(row.approve_after),
-            approved_at=moment(row.approved_at),
-            reversed_at=moment(row.reversed_at),
+            occurred_at=row.occurred_at,
+            created_at=row.created_at,
+            approve_after=row.approve_after,
+            approved_at=row.approved_at,
+            reversed_at=row.reversed_at,
             reversal_reason=row.reversal_reason,
         )
 
@@ -212,8 +209,7 @@ def _attribute(
     if click_id:
         click = session.execute(select(clicks).where(clicks.c.click_id == click_id)).first()
         if click is not None:
-            clicked_at = as_utc(click.occurred_at)
-            if not window_start <= clicked_at <= occurred_at + CLOCK_SKEW:
+            if not window_start <= click.occurred_at <= occurred_at + CLOCK_SKEW:
                 # A click outside the window attributes nothing, and the code is not
                 # a way around the window.
                 return _Attribution()

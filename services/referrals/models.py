@@ -8,7 +8,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +20,7 @@ from sqlalchemy import (
 
 from services.common.db import BigIntPrimaryKey, new_metadata
 from services.common.outbox import EventTables
+from services.common.utc_time import UtcDateTime
 
 metadata = new_metadata()
 event_tables = EventTables(metadata)
@@ -36,10 +36,10 @@ packs = Table(
     Column("summary", Text, nullable=False),
     Column("destination_url", Text, nullable=False),
     Column("cover_url", Text),
-    Column("expires_at", DateTime(timezone=True)),
+    Column("expires_at", UtcDateTime),
     Column("status", String(20), nullable=False),
     # The occurred_at of the newest event applied: an older event arriving late is ignored.
-    Column("event_at", DateTime(timezone=True), nullable=False),
+    Column("event_at", UtcDateTime, nullable=False),
 )
 
 referral_links = Table(
@@ -53,8 +53,8 @@ referral_links = Table(
     Column("pack_id", String(64), nullable=False, index=True),
     Column("channel", String(20), nullable=False),
     Column("human_clicks", BigInteger, nullable=False, server_default="0"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("erased_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("erased_at", UtcDateTime),
     UniqueConstraint("fan_id", "pack_id", "channel", name="uq_referral_links_fan_pack_channel"),
 )
 
@@ -72,7 +72,7 @@ clicks = Table(
     Column("visitor_hash", String(64)),
     Column("ip_hash", String(64)),
     Column("unique_visit", Boolean, nullable=False),
-    Column("occurred_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("occurred_at", UtcDateTime, nullable=False, index=True),
     PrimaryKeyConstraint("click_id", "occurred_at", name="pk_clicks"),
     Index("ix_clicks_link_id_occurred_at", "link_id", "occurred_at"),
     Index("ix_clicks_visitor_hash_occurred_at", "visitor_hash", "occurred_at"),
@@ -111,11 +111,11 @@ conversions = Table(
     Column("status", String(10), nullable=False),
     Column("flags", JSON, nullable=False),
     Column("reason", String(500)),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("approve_after", DateTime(timezone=True)),
-    Column("approved_at", DateTime(timezone=True)),
-    Column("reversed_at", DateTime(timezone=True)),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("approve_after", UtcDateTime),
+    Column("approved_at", UtcDateTime),
+    Column("reversed_at", UtcDateTime),
     Column("reversal_reason", String(500)),
     UniqueConstraint("partner_id", "external_id", name="uq_conversions_partner_external"),
     Index("ix_conversions_status_approve_after", "status", "approve_after"),
@@ -130,5 +130,5 @@ shares = Table(
     Column("fan_id", String(64), index=True),
     Column("pack_id", String(64), nullable=False, index=True),
     Column("channel", String(20), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )

@@ -13,9 +13,9 @@ from services.referrals.codes import CLICK_ID_PATTERN, CODE_PATTERN
 class UtcAwareDateTime(fields.AwareDateTime):
     """An aware datetime, loaded as the same instant in UTC.
 
-    SQLite keeps a timestamp's text without its offset: a time sent at +02:00 would be
-    read back two hours off, and compared with UTC times as if it were one. An instant
-    outside years 1-9999 in UTC fits no database and is refused here.
+    In UTC because that is how it is stored (services.common.utc_time) and how the
+    domain counts days; an instant outside years 1-9999 in UTC fits no database, and is
+    refused here with a 422 naming the field rather than failing at the database.
     """
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from services.common.outbox import as_utc
 from services.referrals.conversions import ConversionStatus
 from services.referrals.models import click_daily, conversions, referral_links, shares
 
@@ -158,7 +157,7 @@ def daily_series(
         )
     )
     for occurred_at, currency, amount in approved:
-        tally = days[as_utc(occurred_at).date()]
+        tally = days[occurred_at.date()]
         tally.conversions += 1
         if currency and amount:
             tally.revenue[currency] = tally.revenue.get(currency, 0) + int(amount)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.common.events import Event
+from services.common.utc_time import utc_from_iso
 
 SHARE_RECORDED = "SHARE_RECORDED"
 HUMAN_CLICKS_REACHED = "HUMAN_CLICKS_REACHED"
@@ -73,8 +74,8 @@ def _optional_text(value: Any) -> str | None:
 
 
 def _parse_time(text: str) -> datetime:
+    """The event's time in UTC: caps count the deed's UTC day and week (cap_periods)."""
     try:
-        moment = datetime.fromisoformat(text)
+        return utc_from_iso(text)
     except ValueError:
         return datetime.now(UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -15,7 +15,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -28,12 +27,13 @@ from sqlalchemy import (
 
 from services.common.db import BigIntPrimaryKey, new_metadata
 from services.common.outbox import EventTables
+from services.common.utc_time import UtcDateTime
 
 metadata = new_metadata()
 event_tables = EventTables(metadata)
 
 FAN_ID = String(64)
-Timestamp = DateTime(timezone=True)
+Timestamp = UtcDateTime()
 
 fan_profiles = Table(
     "fan_profiles",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -18,15 +17,6 @@ from services.rewards.settings import TIER_ORDER
 MAX_PAGE = 100
 # The largest value of an INTEGER column (counts, caps, stock); ids are BIGINT (MAX_ID).
 MAX_INT32 = 2**31 - 1
-
-
-class UtcDateTime(fields.DateTime):
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        if isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class RequiredFieldsSchema(Schema):
@@ -100,13 +90,13 @@ class FanProfileSchema(Schema):
     display_name = fields.Str(allow_none=True)
     thank_you_channel = fields.Str()
     show_on_leaderboard = fields.Bool()
-    created_at = UtcDateTime()
-    updated_at = UtcDateTime()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
 
 
 class BadgeSchema(Schema):
     code = fields.Str()
-    awarded_at = UtcDateTime()
+    awarded_at = fields.DateTime()
 
 
 class FanSummarySchema(Schema):
@@ -154,9 +144,9 @@ class RewardSchema(Schema):
     pack_id = fields.Str(allow_none=True)
     pack_title = fields.Str(allow_none=True)
     event_type = fields.Str()
-    occurred_at = UtcDateTime()
-    created_at = UtcDateTime()
-    reversed_at = UtcDateTime(allow_none=True)
+    occurred_at = fields.DateTime()
+    created_at = fields.DateTime()
+    reversed_at = fields.DateTime(allow_none=True)
 
 
 class RewardPageSchema(Schema):
@@ -234,8 +224,8 @@ class RuleSchema(Schema):
     budget_spent = fields.Int()
     issued_count = fields.Int()
     paused = fields.Bool()
-    created_at = UtcDateTime()
-    updated_at = UtcDateTime()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
 
 
 class RuleListSchema(Schema):
@@ -256,7 +246,7 @@ class CodeBankSchema(Schema):
     low_stock_threshold = fields.Int()
     remaining = fields.Int()
     handed_out = fields.Int()
-    created_at = UtcDateTime()
+    created_at = fields.DateTime()
 
 
 class CodeBankListSchema(Schema):
@@ -348,7 +338,7 @@ class RedemptionSchema(Schema):
     code = fields.Str(allow_none=True)
     gift_card_status = fields.Str(allow_none=True)
     gift_card_code = fields.Str(allow_none=True)
-    created_at = UtcDateTime()
+    created_at = fields.DateTime()
 
 
 class RedemptionListSchema(Schema):
@@ -383,8 +373,8 @@ class GiftCardOrderSchema(Schema):
     status = fields.Str()
     card_code = fields.Str(allow_none=True)
     fulfilled_by = fields.Str(allow_none=True)
-    created_at = UtcDateTime()
-    fulfilled_at = UtcDateTime(allow_none=True)
+    created_at = fields.DateTime()
+    fulfilled_at = fields.DateTime(allow_none=True)
 
 
 class GiftCardOrderListSchema(Schema):
@@ -403,8 +393,8 @@ class HandwrittenNoteSchema(Schema):
     message = fields.Str()
     status = fields.Str()
     written_by = fields.Str(allow_none=True)
-    created_at = UtcDateTime()
-    written_at = UtcDateTime(allow_none=True)
+    created_at = fields.DateTime()
+    written_at = fields.DateTime(allow_none=True)
 
 
 class HandwrittenNoteListSchema(Schema):
@@ -433,7 +423,7 @@ class LeaderboardSchema(Schema):
 class WallPostSchema(Schema):
     id = fields.Int()
     message = fields.Str()
-    created_at = UtcDateTime()
+    created_at = fields.DateTime()
 
 
 class WallPageSchema(Schema):

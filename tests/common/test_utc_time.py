@@ -26,7 +26,7 @@ from sqlalchemy.schema import CreateTable
 from sqlalchemy.types import TypeEngine
 
 from services.common.db import Database, new_metadata
-from services.common.utc_time import NaiveDateTimeError, UtcDateTime
+from services.common.utc_time import NaiveDateTimeError, UtcDateTime, utc_from_iso
 
 PLUS_FIVE = timezone(timedelta(hours=5))
 MINUS_EIGHT = timezone(timedelta(hours=-8))
@@ -223,3 +223,30 @@ def test_the_type_makes_the_same_ddl_as_datetime_with_time_zone(
 
     # then their DDL is the same (no migration is needed to adopt it)
     assert ddl(UtcDateTime()) == ddl(DateTime(timezone=True))
+
+
+@pytest.mark.parametrize(
+    ("text", "instant"),
+    [
+        ("2026-11-22T19:30:15+05:00", datetime(2026, 11, 22, 14, 30, 15, tzinfo=UTC)),
+        ("2026-11-22T06:30:15-08:00", datetime(2026, 11, 22, 14, 30, 15, tzinfo=UTC)),
+        ("2026-11-22T14:30:15Z", datetime(2026, 11, 22, 14, 30, 15, tzinfo=UTC)),
+        ("2026-11-22T14:30:15", datetime(2026, 11, 22, 14, 30, 15, tzinfo=UTC)),
+    ],
+    ids=["plus-five", "minus-eight", "zulu", "no-offset-is-utc"],
+)
+def test_an_event_time_is_read_as_its_instant_in_utc(text: str, instant: datetime) -> None:
+    # when another service's ISO 8601 time is read
+    moment = utc_from_iso(text)
+
+    # then it is that instant, aware and in UTC (one without an offset is taken as UTC)
+    assert moment == instant
+    assert moment.tzinfo is UTC
+
+
+@pytest.mark.parametrize("text", ["yesterday", "0001-01-01T00:00:00+05:00"])
+def test_an_event_time_that_names_no_storable_instant_is_a_value_error(text: str) -> None:
+    # when the text is no ISO 8601 time, or its instant is before year 1 in UTC
+    # then reading it fails with a ValueError (the callers' "malformed" signal)
+    with pytest.raises(ValueError, match=r"."):
+        utc_from_iso(text)
