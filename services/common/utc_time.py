@@ -34,21 +34,27 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if not isinstance(value, datetime):
+        if type(value) is datetime and value.tzinfo is UTC:
+            in_utc = value  # the common case (utcnow()), without a conversion
+        elif not isinstance(value, datetime):
             raise TypeError(f"A time stamp column takes a datetime, not {type(value).__name__}.")
-        if value.tzinfo is None or value.utcoffset() is None:
+        elif value.tzinfo is None or value.utcoffset() is None:
             raise NaiveDateTimeError(
                 f"Refusing the naive datetime {value.isoformat()}: give it an offset "
                 "(e.g. datetime.now(UTC)) so the instant it means is not a guess."
             )
-        in_utc = value.astimezone(UTC)
+        else:
+            in_utc = value.astimezone(UTC)
         # SQLite's DATETIME text has no offset: store the UTC wall time alone.
         return in_utc.replace(tzinfo=None) if dialect.name == "sqlite" else in_utc
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
+        tzinfo = value.tzinfo
+        if tzinfo is UTC:
+            return value  # type: ignore[no-any-return]
+        if tzinfo is None:
             # Only UTC is ever written (see process_bind_param), so naive text is UTC.
             return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
         return value.astimezone(UTC)  # type: ignore[no-any-return]
