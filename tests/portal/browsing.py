@@ -1,12 +1,16 @@
-"""Helpers for browser tests: contexts that look like people, screenshots, axe-core."""
+"""Helpers for browser tests: contexts that look like people, signing up and logging in,
+screenshots, axe-core."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from fanfare.demo import DemoReport
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "portal"
 
@@ -23,6 +27,7 @@ PHONE_USER_AGENT = (
 PHONE_VIEWPORT = {"width": 390, "height": 844}
 DESKTOP_VIEWPORT = {"width": 1280, "height": 900}
 SERIOUS = frozenset({"serious", "critical"})
+PASSWORD = "a long fan password"
 
 _axe = Axe()
 
@@ -38,6 +43,47 @@ def person(browser: Browser, base_url: str, *, phone: bool = False) -> BrowserCo
     )
     context.set_default_timeout(15_000)
     return context
+
+
+def slug_of(title: str) -> str:
+    """The address of a pack in the portal, as content makes it from the title."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def sign_up(page: Page, name: str, email: str) -> None:
+    """Sign up in the portal as a fan and wait until the portal greets them."""
+    page.goto("/#/signup")
+    page.get_by_label("Display name").fill(name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("button", name=f"Log out ({name})")).to_be_visible()
+
+
+def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Fill the log-in form the page shows and send it."""
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def log_in_to_console(page: Page, demo: DemoReport) -> None:
+    """Log in to the console as the demo's marketer and wait for the packs list."""
+    assert demo.marketer_password is not None
+    page.goto("/console")
+    log_in(page, demo.marketer_email, demo.marketer_password)
+    expect(page.get_by_role("heading", name="Packs", exact=True)).to_be_visible()
+
+
+def fan_with_clipboard(
+    browser: Browser, base_url: str, name: str, email: str, *, phone: bool = False
+) -> tuple[BrowserContext, Page]:
+    """A new fan, signed up, whose browser lets the portal copy to (and read) the clipboard."""
+    context = person(browser, base_url, phone=phone)
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    sign_up(page, name, email)
+    return context, page
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -10,17 +10,16 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
 from fanfare.demo import DemoReport
-from tests.portal.browsing import person, screenshot, serious_violations
+from tests.portal.browsing import (
+    log_in_to_console,
+    person,
+    screenshot,
+    serious_violations,
+    sign_up,
+)
 from tests.portal.conftest import needs_chromium
 from tests.portal.stack import PortalStack
-from tests.portal.test_pages import (
-    OPEN_PACK,
-    error_of,
-    gateway_without_rewards,
-    log_in_to_console,
-    sign_up,
-    tab_to,
-)
+from tests.portal.test_pages import OPEN_PACK, error_of, gateway_without_rewards, tab_to
 from tests.support.workers import wait_until
 
 pytestmark = [pytest.mark.browser, needs_chromium]
@@ -89,8 +88,11 @@ def test_a_marketer_runs_rules_code_banks_and_the_note_queue(
     screenshot(console, "console-rules")
     row.get_by_role("button", name=f"Pause {RULE}").click()
     expect(row).to_contain_text("Paused")
+    # (the keyboard's focus stays on the rule, now on its "Resume", not back at the top)
+    expect(row.get_by_role("button", name=f"Resume {RULE}")).to_be_focused()
     row.get_by_role("button", name=f"Resume {RULE}").click()
     expect(row).to_contain_text("Live")
+    expect(row.get_by_role("button", name=f"Pause {RULE}")).to_be_focused()
 
     # when a gift-card rule is made with a currency written the wrong way
     console.get_by_label("Name", exact=True).fill(GIFT_RULE)
@@ -185,15 +187,18 @@ def test_a_marketer_runs_rules_code_banks_and_the_note_queue(
 
     # and marks the note written, and sends the card without its code, then with it
     note.get_by_role("button", name="Mark written for Noor").click()
+    expect(note).to_have_count(0)
+    # (the focus goes to the queue's heading, not back to the top of the page)
+    expect(console.get_by_role("heading", name="Notes to write by hand")).to_be_focused()
     card.get_by_role("button", name="Mark fulfilled").click()
     expect(card.locator(".field-error")).to_have_text("Type the code of the card you bought.")
     card.get_by_label("Card code").fill("GIFT-5-EUR-0001")
     card.get_by_role("button", name="Mark fulfilled").click()
 
     # then both leave their queue
-    expect(note).to_have_count(0)
     expect(card).to_have_count(0)
     expect(console.get_by_text("Nothing to send.")).to_be_visible()
+    expect(console.get_by_role("heading", name="Gift cards to send")).to_be_focused()
 
     # and the pack's page lists the fan's idea under what fans said
     console.get_by_role("link", name="Packs", exact=True).click()

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from fanfare.demo import DemoReport
-from tests.portal.browsing import person, screenshot
+from tests.portal.browsing import fan_with_clipboard, log_in_to_console, person, screenshot
 from tests.portal.conftest import needs_chromium
 from tests.portal.stack import PortalStack
 from tests.support.smtp import SmtpServer
@@ -22,7 +22,6 @@ from tests.support.workers import wait_until
 pytestmark = [pytest.mark.browser, needs_chromium]
 
 FAN_EMAIL = "robin@fans.example"
-FAN_PASSWORD = "a long fan password"
 PREVIEW_CRAWLER = "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"
 RECORD_CONVERSION = """
 mutation ($input: RecordConversionInput!) {
@@ -51,15 +50,6 @@ def partner_graphql(stack: PortalStack, key: str, query: str, variables: dict[st
     body = response.json()
     assert "errors" not in body, body
     return body["data"]
-
-
-def log_in_to_console(page: Page, demo: DemoReport) -> None:
-    page.goto("/console")
-    page.get_by_label("Email").fill(demo.marketer_email)
-    assert demo.marketer_password is not None
-    page.get_by_label("Password").fill(demo.marketer_password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Packs", exact=True)).to_be_visible()
 
 
 def test_a_pack_travels_from_the_console_to_a_fan_and_comes_back_as_points_and_a_code(
@@ -102,15 +92,9 @@ def test_a_pack_travels_from_the_console_to_a_fan_and_comes_back_as_points_and_a
     expect(console.locator("#pack-status")).to_have_text("Published")
 
     # when a fan signs up on their phone, opens the pack and copies their link
-    fan_context = person(browser, stack.gateway_url, phone=True)
-    fan_context.grant_permissions(["clipboard-read", "clipboard-write"])
-    fan = fan_context.new_page()
-    fan.goto("/#/signup")
-    fan.get_by_label("Display name").fill("Robin")
-    fan.get_by_label("Email").fill(FAN_EMAIL)
-    fan.get_by_label("Password").fill(FAN_PASSWORD)
-    fan.get_by_role("button", name="Sign up").click()
-    expect(fan.get_by_role("button", name="Log out (Robin)")).to_be_visible()
+    fan_context, fan = fan_with_clipboard(
+        browser, stack.gateway_url, "Robin", FAN_EMAIL, phone=True
+    )
     screenshot(fan, "portal-packs")
     fan.get_by_role("link", name="Inside the spring sale").click()
     expect(fan.get_by_role("heading", name="Inside the spring sale", level=1)).to_be_visible()

@@ -14,33 +14,21 @@ from playwright.sync_api import Browser, Page, expect
 from fanfare.cli import main
 from fanfare.demo import DEMO_PACKS, DemoReport, seed_demo
 from fanfare.embedded import free_port
-from tests.portal.browsing import person, screenshot, serious_violations
+from tests.portal.browsing import (
+    PASSWORD,
+    log_in_to_console,
+    person,
+    screenshot,
+    serious_violations,
+    sign_up,
+)
 from tests.portal.conftest import needs_chromium
 from tests.portal.stack import PortalStack, served
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
-PASSWORD = "a long fan password"
 INSIDER_PACK = next(pack for pack in DEMO_PACKS if pack.min_tier == "INSIDER")
 OPEN_PACK = DEMO_PACKS[0]
-
-
-def sign_up(page: Page, name: str, email: str) -> None:
-    page.goto("/#/signup")
-    page.get_by_label("Display name").fill(name)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_role("button", name=f"Log out ({name})")).to_be_visible()
-
-
-def log_in_to_console(page: Page, demo: DemoReport) -> None:
-    assert demo.marketer_password is not None
-    page.goto("/console")
-    page.get_by_label("Email").fill(demo.marketer_email)
-    page.get_by_label("Password").fill(demo.marketer_password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Packs", exact=True)).to_be_visible()
 
 
 def tab_to(page: Page, text: str, presses: int = 40) -> None:
@@ -234,8 +222,9 @@ def test_a_marketer_creates_a_partner_key_sees_its_secret_once_and_revokes_it(
     page.once("dialog", lambda dialog: dialog.accept())
     row.get_by_role("button", name="Revoke Checkout of shop.example").click()
 
-    # then it is listed as revoked
+    # then it is listed as revoked, and the focus is on that news, not back at the top
     expect(row).to_contain_text("Revoked")
+    expect(page.locator(":focus")).to_contain_text("Revoked")
     context.close()
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,21 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, expect
 
-from fanfare.demo import DEMO_PACKS, DemoReport
-from tests.portal.browsing import person, screenshot, serious_violations
+from fanfare.demo import DEMO_PACKS, DemoReport, RewardsClient
+from tests.portal.browsing import (
+    fan_with_clipboard,
+    log_in,
+    log_in_to_console,
+    person,
+    screenshot,
+    serious_violations,
+    sign_up,
+    slug_of,
+)
 from tests.portal.conftest import needs_chromium
 from tests.portal.stack import PortalStack
-from tests.portal.test_pages import INSIDER_PACK, PASSWORD, log_in_to_console, sign_up
+from tests.portal.test_pages import INSIDER_PACK
+from tests.support.workers import wait_until
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
@@ -42,10 +53,6 @@ CONSOLE_VIEWS = (
 )
 # Text a person should never read: values the page failed to turn into words.
 RAW_VALUES = re.compile(r"\bnull\b|\bundefined\b|\bNaN\b|\[object \w+\]")
-
-
-def slug_of(title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 
 
 @dataclass
@@ -172,9 +179,7 @@ def test_a_visitor_sent_a_pack_comes_back_to_it_after_logging_in(
 
     # when they log in from there
     page.get_by_role("link", name="Log in").first.click()
-    page.get_by_label("Email").fill("rui@fans.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "rui@fans.example")
 
     # then they are on that pack, not the list of packs
     expect(page.get_by_role("heading", name=CAPTIONED_PACK.title, level=1)).to_be_visible()
@@ -183,9 +188,7 @@ def test_a_visitor_sent_a_pack_comes_back_to_it_after_logging_in(
     # and logging out and in from the home page lands on the packs list, as before
     page.get_by_role("button", name="Log out (Rui)").click()
     page.get_by_role("link", name="Log in").first.click()
-    page.get_by_label("Email").fill("rui@fans.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "rui@fans.example")
     expect(page.get_by_role("heading", name="Stories worth sharing")).to_be_visible()
     context.close()
 
@@ -193,10 +196,7 @@ def test_a_visitor_sent_a_pack_comes_back_to_it_after_logging_in(
 def test_a_fan_copies_a_caption_with_their_own_link_for_that_network(
     stack: PortalStack, demo: DemoReport, browser: Browser
 ) -> None:
-    context = person(browser, stack.gateway_url)
-    context.grant_permissions(["clipboard-read", "clipboard-write"])
-    page = context.new_page()
-    sign_up(page, "Ines", "ines@fans.example")
+    context, page = fan_with_clipboard(browser, stack.gateway_url, "Ines", "ines@fans.example")
 
     # given a pack with an Instagram caption (Instagram has no share link to open)
     page.goto(f"/#/packs/{slug_of(CAPTIONED_PACK.title)}")
@@ -292,40 +292,51 @@ def test_a_fan_keeps_a_preference_exports_their_data_and_deletes_their_account(
     page.reload()
     expect(page.get_by_role("navigation").get_by_role("link", name="Log in")).to_be_visible()
     page.goto("/#/login")
-    page.get_by_label("Email").fill("teo@fans.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "teo@fans.example")
     expect(page.get_by_text("The email or password is not right.")).to_be_visible()
     context.close()
 
 
-def test_a_marketer_sees_the_fans_leaderboard_in_the_console_on_a_phone(
+def shown_again_until_listed(page: Page, name: str) -> Callable[[], bool]:
+    """Press the leaderboard's "Show" (period unchanged) and say whether ``name`` is listed."""
+
+    def listed() -> bool:
+        page.get_by_role("button", name="Show").click()
+        expect(page.locator("main .loading")).to_have_count(0)
+        return page.locator("main table tr", has_text=name).count() > 0
+
+    return listed
+
+
+def test_leaderboards_show_a_fans_new_points_when_show_is_pressed_again(
     stack: PortalStack, demo: DemoReport, browser: Browser
 ) -> None:
-    # given a fan who shares a pack, and so earns the share rule's points
-    fan_context = person(browser, stack.gateway_url)
-    fan_context.grant_permissions(["clipboard-read", "clipboard-write"])
-    fan = fan_context.new_page()
-    sign_up(fan, "Lea", "lea@fans.example")
-    fan.goto(f"/#/packs/{slug_of(CAPTIONED_PACK.title)}")
-    fan.get_by_role("button", name="Copy my link").click()
-    expect(fan.locator(".share-status")).to_contain_text("copied")
-
-    # when a marketer on a phone opens the console's leaderboard for all time
+    # given a marketer on a phone with the console's leaderboard open for all time
     marketer_context = person(browser, stack.gateway_url, phone=True)
     console = marketer_context.new_page()
     log_in_to_console(console, demo)
     console.get_by_role("link", name="Leaderboard").click()
     console.get_by_label("Period", exact=True).select_option("ALL_TIME")
     console.get_by_role("button", name="Show").click()
+    expect(console.locator("main .loading")).to_have_count(0)
+    # and a fan with the portal's leaderboard open for all time
+    watcher_context = person(browser, stack.gateway_url)
+    watcher = watcher_context.new_page()
+    sign_up(watcher, "Wim", "wim@fans.example")
+    watcher.goto("/#/leaderboard?period=ALL_TIME")
+    expect(watcher.locator("main .loading")).to_have_count(0)
 
-    # then the fan is listed with their points (once rewards has applied the share)
+    # when another fan shares a pack, and so earns the share rule's points
+    fan_context, fan = fan_with_clipboard(browser, stack.gateway_url, "Lea", "lea@fans.example")
+    fan.goto(f"/#/packs/{slug_of(CAPTIONED_PACK.title)}")
+    fan.get_by_role("button", name="Copy my link").click()
+    expect(fan.locator(".share-status")).to_contain_text("copied")
+
+    # then pressing "Show" again (once rewards has applied the share) lists them, in the
+    # console with their points, and in the portal
+    wait_until(shown_again_until_listed(console, "Lea"), timeout=60, interval=0.5)
+    wait_until(shown_again_until_listed(watcher, "Lea"), timeout=30, interval=0.5)
     row = console.locator("table.leaderboard tr", has_text="Lea")
-    for _ in range(20):
-        if row.count():
-            break
-        console.wait_for_timeout(500)
-        console.reload()
     expect(row.locator("td[data-label='Points']")).to_have_text(re.compile(r"^[1-9]\d*$"))
     leaderboard_link = console.get_by_role("link", name="Leaderboard")
     expect(leaderboard_link).to_have_attribute("aria-current", "page")
@@ -337,8 +348,8 @@ def test_a_marketer_sees_the_fans_leaderboard_in_the_console_on_a_phone(
     expect(first_rule.get_by_role("button", name=re.compile("^Edit"))).to_be_in_viewport()
     assert serious_violations(console) == []
     screenshot(console, "console-rules-phone")
-    fan_context.close()
-    marketer_context.close()
+    for context in (fan_context, marketer_context, watcher_context):
+        context.close()
 
 
 def test_the_catalog_says_what_an_item_still_needs_and_a_marketer_can_look_too(
@@ -377,3 +388,165 @@ def test_the_catalog_says_what_an_item_still_needs_and_a_marketer_can_look_too(
     console.get_by_role("navigation").get_by_role("link", name="Console").click()
     expect(console.get_by_role("heading", name="Packs", exact=True)).to_be_visible()
     marketer_context.close()
+
+
+def test_the_consoles_packs_read_as_cards_on_a_phone_and_as_a_table_on_a_desktop(
+    stack: PortalStack, demo: DemoReport, browser: Browser
+) -> None:
+    # given a marketer on a phone 375 pixels wide
+    phone_context = person(browser, stack.gateway_url, phone=True)
+    console = phone_context.new_page()
+    console.set_viewport_size({"width": 375, "height": 812})
+    log_in_to_console(console, demo)
+
+    # when they look at the packs list
+    packs = console.get_by_role("region", name="Packs table")
+    first = packs.locator("tr", has=console.get_by_role("link", name=DEMO_PACKS[0].title))
+    expect(first).to_be_visible()
+
+    # then neither the page nor the list scrolls sideways
+    assert console.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    assert packs.evaluate("(box) => box.scrollWidth - box.clientWidth") <= 1
+    # and every figure of a pack is on the screen, named by its column
+    for cell in first.locator("td").all()[1:]:
+        box = cell.bounding_box()
+        assert box is not None
+        assert 0 <= box["x"] <= box["x"] + box["width"] <= 375
+    rewards = first.locator("td[data-label='Rewards']")
+    label = rewards.evaluate("(cell) => getComputedStyle(cell, '::before').content")
+    assert label == '"Rewards"'
+    assert serious_violations(console) == []
+    screenshot(console, "console-packs-phone")
+    phone_context.close()
+
+    # and on a desktop the list is a table whose columns have headings
+    desktop_context = person(browser, stack.gateway_url)
+    console = desktop_context.new_page()
+    log_in_to_console(console, demo)
+    table = console.get_by_role("table", name="Packs, newest first")
+    for heading in ("Title", "Human clicks", "Conversions", "Rewards"):
+        expect(table.get_by_role("columnheader", name=heading, exact=True)).to_be_visible()
+    row = table.get_by_role("row", name=re.compile(re.escape(DEMO_PACKS[0].title)))
+    expect(row.get_by_role("cell")).to_have_count(9)
+    desktop_context.close()
+
+
+def test_the_catalog_offers_redeem_only_where_it_can_and_keeps_rewards_refusal(
+    stack: PortalStack, demo: DemoReport, browser: Browser
+) -> None:
+    # given a sticker for 10 points (two in stock) and a poster with none left
+    rewards = RewardsClient(stack.urls["rewards"], stack.envs["rewards"]["INTERNAL_TOKEN_SECRET"])
+    try:
+        for name, cost, stock in (("A sticker", 10, 2), ("A signed poster", 5000, 0)):
+            rewards.call(
+                "POST",
+                "/v1/catalog",
+                json={"name": name, "kind": "MERCH", "cost_points": cost, "stock": stock},
+            )
+    finally:
+        rewards.close()
+
+    # and a fan whose shared link earned the share rule's 10 points
+    context, tab = fan_with_clipboard(browser, stack.gateway_url, "Noa", "noa@fans.example")
+    tab.goto(f"/#/packs/{slug_of(CAPTIONED_PACK.title)}")
+    tab.get_by_role("button", name="Copy my link").click()
+    expect(tab.locator(".share-status")).to_contain_text("copied")
+    tab.get_by_role("link", name="Rewards").click()
+
+    def points_arrived() -> bool:
+        tab.reload()
+        tab.locator(".catalog-balance").wait_for()
+        return tab.locator(".catalog-balance").inner_text() == "10"
+
+    wait_until(points_arrived, timeout=60, interval=1, message=stack.worker_logs())
+
+    # then only the sticker offers "Redeem"; the others say why not on a disabled button
+    sticker = tab.get_by_role("form", name="A sticker")
+    discount = tab.get_by_role("form", name="15% off your next order")
+    poster = tab.get_by_role("form", name="A signed poster")
+    expect(sticker.get_by_role("button", name="Redeem for 10 points")).to_be_enabled()
+    expect(discount.get_by_role("button", name="Redeem for 50 points")).to_be_disabled()
+    expect(discount.locator(".points-needed")).to_have_text("40 more points needed.")
+    expect(poster.get_by_role("button", name="Out of stock")).to_be_disabled()
+    expect(poster.locator(".points-needed")).to_have_text("None left right now.")
+
+    # when, in a second tab, the fan spends the 10 points on the sticker
+    other = context.new_page()
+    other.goto("/#/rewards")
+    other_sticker = other.get_by_role("form", name="A sticker")
+    other_sticker.get_by_role("button", name="Redeem for 10 points").click()
+
+    # then that tab shows the redemption, focused, and no longer offers a sticker it cannot pay
+    expect(other_sticker.locator(".redeemed")).to_contain_text("Redeemed: A sticker.")
+    expect(other_sticker.locator(".redeemed")).to_be_focused()
+    expect(other_sticker.get_by_role("button", name="Redeem for 10 points")).to_be_disabled()
+    expect(other_sticker.locator(".points-needed")).to_have_text("10 more points needed.")
+    expect(other_sticker).to_contain_text("1 left")
+
+    # when the first tab, still showing 10 points, redeems the sticker as well
+    sticker.get_by_role("button", name="Redeem for 10 points").click()
+
+    # then rewards' refusal is shown on the item, with the balance brought up to date
+    refusal = sticker.locator(".form-error")
+    expect(refusal).to_have_text("This item costs 10 points and the balance is 0.")
+    expect(refusal).to_be_focused()
+    expect(tab.locator(".catalog-balance")).to_have_text("0")
+    expect(sticker.get_by_role("button", name="Redeem for 10 points")).to_be_disabled()
+    expect(sticker.locator(".points-needed")).to_have_text("10 more points needed.")
+    assert serious_violations(tab) == []
+    screenshot(tab, "portal-catalog-refused")
+    context.close()
+
+
+def test_show_lists_the_packs_made_since_even_with_the_filter_unchanged(
+    stack: PortalStack, demo: DemoReport, browser: Browser
+) -> None:
+    # given a marketer looking at all packs
+    context = person(browser, stack.gateway_url)
+    console = context.new_page()
+    log_in_to_console(console, demo)
+    console.goto("/console#/packs")
+    expect(console.get_by_role("region", name="Packs table")).to_be_visible()
+
+    # when a draft is made in another tab
+    other = context.new_page()
+    other.goto("/console#/packs/new")
+    other.get_by_label("Title").fill("Made in the other tab")
+    other.get_by_label("Summary").fill("Summary.")
+    other.get_by_label("Behind-the-scenes story").fill("Story.")
+    other.get_by_label("Where links lead").fill("https://shop.example.com/other-tab")
+    other.get_by_role("button", name="Create draft").click()
+    expect(other.locator("#pack-status")).to_have_text("Draft")
+
+    # and the first tab presses "Show" with the status filter as it was
+    console.get_by_role("button", name="Show").click()
+
+    # then the list is read again: the new draft is in it, and the focus is on its heading
+    expect(console.get_by_role("link", name="Made in the other tab")).to_be_visible()
+    expect(console.get_by_role("heading", name="Packs", exact=True)).to_be_focused()
+    context.close()
+
+
+def test_choices_keep_their_full_size_beside_labels_that_wrap_on_a_phone(
+    stack: PortalStack, demo: DemoReport, browser: Browser
+) -> None:
+    # given a fan on a phone 375 pixels wide, on their account page, whose longer choices wrap
+    context = person(browser, stack.gateway_url, phone=True)
+    page = context.new_page()
+    page.set_viewport_size({"width": 375, "height": 812})
+    sign_up(page, "Pia", "pia@fans.example")
+    page.get_by_role("link", name="Account").click()
+    wrapped = page.get_by_label("A public shout-out on the thank-you wall")
+    short = page.get_by_label("A personal email")
+
+    # then each radio button and check box is as large as any other, wrapped label or not
+    sizes = {
+        (round(box["width"]), round(box["height"]))
+        for control in (wrapped, short, page.get_by_label("I understand; delete my account"))
+        if (box := control.bounding_box()) is not None
+    }
+    assert len(sizes) == 1
+    ((width, height),) = sizes
+    assert width >= 19
+    assert height >= 19
+    context.close()

@@ -18,6 +18,7 @@ import {
   formValues,
   h,
   input,
+  refocus,
   renderSection,
   select,
   showErrors,
@@ -88,6 +89,17 @@ function notStaffView() {
   focusHeading(main);
 }
 
+/**
+ * Go to `hash`. A "Show" pressed with the filters unchanged sets the same hash, which fires
+ * no hashchange: draw the view again then, so the button shows the list as it is now.
+ */
+function goTo(hash) {
+  if (location.hash === hash) {
+    document.body.dataset.navigated = "yes";
+    route();
+  } else location.hash = hash;
+}
+
 // ---------------------------------------------------------------- packs list
 
 const PACK_LIST = `query ConsolePacks($filter: ContentPackFilter, $after: String) {
@@ -106,35 +118,73 @@ function packsView(params) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const value = formValues(form).status;
-    location.hash = value ? `#/packs?status=${value}` : "#/packs";
+    goTo(value ? `#/packs?status=${value}` : "#/packs");
   });
   const section = h("section", { "aria-label": "Packs" }, h("p", { class: "loading" }, "Loading…"));
   fill(main, h("h1", {}, "Packs"), h("p", {}, h("a", { href: "#/packs/new", class: "button primary" }, "New pack")), form, section);
   focusHeading(main);
-  graphql(PACK_LIST, { filter: status ? { status } : {} }).then((result) => {
-    renderSection(section, result, "contentPacks", (connection) => {
-      if (!connection.edges.length) {
-        appendTo(section, h("p", {}, "No packs yet. ", h("a", { href: "#/packs/new" }, "Create the first one.")));
-        return;
-      }
-      appendTo(section, h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Packs table" },
-        h("table", {},
-          h("caption", { class: "visually-hidden" }, "Packs, newest first"),
-          h("thead", {}, h("tr", {}, ["Title", "Status", "Purpose", "Audience", "Images", "Shares", "Human clicks", "Conversions", "Rewards"]
-            .map((label) => h("th", { scope: "col" }, label)))),
-          h("tbody", {}, connection.edges.map(({ node }) => h("tr", {},
-            h("td", {}, h("a", { href: `#/packs/${encodeURIComponent(node.id)}` }, node.title)),
-            h("td", {}, h("span", { class: `status status-${node.status.toLowerCase()}` }, titleCase(node.status))),
-            h("td", {}, titleCase(node.purpose)),
-            h("td", {}, titleCase(node.minTier)),
-            h("td", { class: "num" }, `${node.assets.filter((asset) => asset.status === "READY").length}/${node.assets.length}`),
-            h("td", { class: "num" }, node.stats ? String(node.stats.shares) : "–"),
-            h("td", { class: "num" }, node.stats ? String(node.stats.humanClicks) : "–"),
-            h("td", { class: "num" }, node.stats ? String(node.stats.conversions) : "–"),
-            // null while rewards is down: the other columns still show
-            h("td", { class: "num" }, node.stats && node.stats.rewards !== null ? String(node.stats.rewards) : "–")))))));
-    });
+  loadPackRows(section, status ? { status } : {}, null);
+}
+
+const PACK_COLUMNS = ["Title", "Status", "Purpose", "Audience", "Images", "Shares", "Human clicks", "Conversions", "Rewards"];
+
+function packRow(node) {
+  return h("tr", {},
+    h("td", { class: "row-title" }, h("a", { href: `#/packs/${encodeURIComponent(node.id)}` }, node.title)),
+    h("td", {}, h("span", { class: `status status-${node.status.toLowerCase()}` }, titleCase(node.status))),
+    h("td", {}, titleCase(node.purpose)),
+    h("td", {}, titleCase(node.minTier)),
+    h("td", { class: "num" }, `${node.assets.filter((asset) => asset.status === "READY").length}/${node.assets.length}`),
+    h("td", { class: "num" }, node.stats ? String(node.stats.shares) : "–"),
+    h("td", { class: "num" }, node.stats ? String(node.stats.humanClicks) : "–"),
+    h("td", { class: "num" }, node.stats ? String(node.stats.conversions) : "–"),
+    // null while rewards is down: the other columns still show
+    h("td", { class: "num" }, node.stats && node.stats.rewards !== null ? String(node.stats.rewards) : "–"));
+}
+
+/**
+ * A page of packs: the table first, then its next pages' rows added to it by "Show more
+ * packs" (the first new pack's link then takes the focus from the button, which goes).
+ */
+async function loadPackRows(section, filter, after) {
+  const result = await graphql(PACK_LIST, { filter, after });
+  let added = false;
+  const target = after ? h("div") : section;
+  if (after) appendTo(section, target);
+  renderSection(target, result, "contentPacks", (connection) => {
+    if (!connection.edges.length) {
+      if (!after) appendTo(section, h("p", {}, "No packs yet. ", h("a", { href: "#/packs/new" }, "Create the first one.")));
+      return;
+    }
+    const rows = connection.edges.map(({ node }) => packRow(node));
+    added = true;
+    if (after) {
+      const table = section.querySelector("table.packs");
+      appendTo(table.tBodies[0], rows);
+      stacked(table);
+      target.remove();
+      rows[0].querySelector("a").focus();
+    } else {
+      // On a phone each pack reads as a card (its title first, then the labelled figures);
+      // a desktop keeps the table with its column headings for screen readers.
+      appendTo(section,
+        h("p", { class: "count" }, `${connection.totalCount} pack${connection.totalCount === 1 ? "" : "s"}`),
+        h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Packs table" },
+          stacked(h("table", { class: "packs" },
+            h("caption", { class: "visually-hidden" }, "Packs, newest first"),
+            h("thead", {}, h("tr", {}, PACK_COLUMNS.map((label) => h("th", { scope: "col" }, label)))),
+            h("tbody", {}, rows)))));
+    }
+    if (connection.pageInfo.hasNextPage) {
+      const more = h("button", { type: "button", class: "more-packs" }, "Show more packs");
+      more.addEventListener("click", () => busy(more, async () => {
+        // Kept on an outage (the notice says so), so the next page can be asked for again.
+        if (await loadPackRows(section, filter, connection.pageInfo.endCursor)) more.parentElement.remove();
+      }));
+      appendTo(section, h("div", { class: "actions" }, more));
+    }
   });
+  return added;
 }
 
 // ---------------------------------------------------------------- one pack: edit, images, funnel
@@ -516,7 +566,7 @@ function leaderboardView(params) {
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Show")));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    location.hash = `#/leaderboard?period=${formValues(form).period}`;
+    goTo(`#/leaderboard?period=${formValues(form).period}`);
   });
   const section = h("section", { "aria-label": "Top fans" }, h("p", { class: "loading" }, "Loading…"));
   fill(main, h("h1", {}, "Leaderboard"),
@@ -614,7 +664,8 @@ function revokeButton(key, section) {
       if (showTopLevelFailure(form, result, "revokeApiKey")) return;
       if (showErrors(form, result.data.revokeApiKey.errors)) return;
       announce(`${key.name} is revoked.`);
-      loadKeys(section);
+      await loadKeys(section);
+      refocus(section, `tr[data-key-id="${CSS.escape(key.id)}"] td:last-child`);
     });
   });
   return form;

@@ -14,6 +14,7 @@ import {
   formValues,
   h,
   input,
+  refocus,
   renderSection,
   select,
   showErrors,
@@ -362,7 +363,8 @@ function pauseButton(rule, section, packTitles, onEdit) {
       if (showTopLevelFailure(form, result, "updateRewardRule")) return;
       if (showErrors(form, result.data.updateRewardRule.errors)) return;
       announce(`${rule.name} is ${rule.paused ? "live again" : "paused"}.`);
-      loadRules(section, packTitles, onEdit);
+      await loadRules(section, packTitles, onEdit);
+      refocus(section, `tr[data-rule-id="${CSS.escape(rule.id)}"] form.inline button`);
     });
   });
   return form;
@@ -625,7 +627,8 @@ async function loadGiftCards(section) {
           if (showTopLevelFailure(form, sent, "fulfilGiftCardOrder")) return;
           if (showErrors(form, sent.data.fulfilGiftCardOrder.errors)) return;
           announce(`The ${money(order.amountCents, order.currency)} gift card is marked fulfilled.`);
-          loadGiftCards(section);
+          await loadGiftCards(section);
+          refocus(section);
         });
       });
       return h("li", { class: "queue-item", dataset: { orderId: order.id } },
@@ -654,7 +657,8 @@ async function loadNotes(section) {
           if (showTopLevelFailure(form, done, "markNoteWritten")) return;
           if (showErrors(form, done.data.markNoteWritten.errors)) return;
           announce(`The note for ${who} is marked written.`);
-          loadNotes(section);
+          await loadNotes(section);
+          refocus(section);
         });
       });
       return h("li", { class: "queue-item", dataset: { noteId: note.id } },

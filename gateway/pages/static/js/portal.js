@@ -22,6 +22,7 @@ import {
   showErrors,
   showTopLevelFailure,
   titleCase,
+  uniqueId,
 } from "./ui.js";
 
 const main = document.getElementById("main");
@@ -133,9 +134,12 @@ function takeReturn() {
 }
 
 function goTo(hash) {
-  // Setting the same hash fires no hashchange; route at once then.
-  if (location.hash === hash || (hash === "#/" && !location.hash)) route();
-  else location.hash = hash;
+  // Setting the same hash fires no hashchange; route at once then (as a navigation, so the
+  // view's heading takes the focus from the button that was pressed and is now gone).
+  if (location.hash === hash || (hash === "#/" && !location.hash)) {
+    document.body.dataset.navigated = "yes";
+    route();
+  } else location.hash = hash;
 }
 
 async function signedIn(user) {
@@ -244,7 +248,7 @@ function packsView(params) {
     const query = new URLSearchParams();
     if (values.purpose) query.set("purpose", values.purpose);
     if (values.tag.trim()) query.set("tag", values.tag.trim().replace(/^#/, ""));
-    location.hash = `#/?${query}`;
+    goTo(`#/?${query}`);
   });
   const list = h("section", { "aria-label": "Packs", "aria-live": "polite" });
   fill(main,
@@ -775,37 +779,92 @@ async function loadCatalog(section, onRedeemed) {
   });
 }
 
-/** Say beside each item the fan cannot afford yet how many points it still needs. */
+/** Why an item cannot be redeemed now (out of stock, points short), or "" when it can. */
+function whyNotRedeemable(form, balance) {
+  if (form.dataset.remaining === "0") return "None left right now.";
+  const missing = balance === null ? 0 : Number(form.dataset.cost) - balance;
+  return missing > 0 ? `${missing} more point${missing === 1 ? "" : "s"} needed.` : "";
+}
+
+/**
+ * Offer "Redeem" only on what the fan can redeem now; say beside each other item why not.
+ * A button disabled while it has the focus would drop it to the page's top, so the focus
+ * moves to the item's own message first.
+ */
 function showWhatIsAffordable(section, balance) {
   for (const form of section.querySelectorAll("form.catalog-item")) {
-    const missing = balance === null ? 0 : Number(form.dataset.cost) - balance;
-    form.querySelector(".points-needed").textContent = missing > 0 ? `${missing} more point${missing === 1 ? "" : "s"} needed.` : "";
+    const reason = whyNotRedeemable(form, balance);
+    const button = form.querySelector("button[type=submit]");
+    form.querySelector(".points-needed").textContent = reason;
+    const remaining = form.dataset.remaining;
+    form.querySelector(".stock").textContent = remaining === "" ? "" : ` · ${remaining} left`;
+    button.textContent = remaining === "0" ? "Out of stock" : `Redeem for ${form.dataset.cost} points`;
+    if (reason && document.activeElement === button) {
+      const redeemed = form.querySelector(".redeemed");
+      const message = form.querySelector(".form-error")
+        || (redeemed.childElementCount ? redeemed : form.querySelector(".points-needed"));
+      message.setAttribute("tabindex", "-1");
+      message.focus();
+    }
+    button.disabled = Boolean(reason);
   }
+}
+
+/** Read the balance and stock again (another tab may have spent points) and show them. */
+async function refreshCatalog(section) {
+  const result = await graphql(CATALOG);
+  const items = result.data ? result.data.rewardCatalog : null;
+  if (!items) return;
+  const balance = result.data.balance ? result.data.balance.user.pointsBalance : null;
+  const shown = section.querySelector(".catalog-balance");
+  if (shown && balance !== null) shown.textContent = String(balance);
+  for (const item of items) {
+    const form = section.querySelector(`form.catalog-item[data-item-id="${CSS.escape(item.id)}"]`);
+    if (form) form.dataset.remaining = item.remaining === null ? "" : String(item.remaining);
+  }
+  showWhatIsAffordable(section, balance);
+}
+
+// Rewards' answers that mean the page showed a balance or stock that has changed since.
+const STALE_CATALOG_CODES = new Set(["INSUFFICIENT_POINTS", "OUT_OF_STOCK"]);
+
+function newIdempotencyKey() {
+  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
 }
 
 function catalogItem(item, section, onRedeemed) {
   const result = h("div", { class: "redeemed", role: "status" });
-  const form = h("form", { class: "catalog-item", "aria-label": item.title, dataset: { cost: String(item.costPoints) } },
-    h("p", {}, h("strong", {}, item.title), ` · ${item.costPoints} points`,
-      item.remaining === null ? "" : ` · ${item.remaining} left`),
-    h("p", { class: "hint points-needed" }),
-    h("div", { class: "actions" }, h("button", { type: "submit", disabled: item.remaining === 0 }, item.remaining === 0 ? "Out of stock" : `Redeem for ${item.costPoints} points`)),
+  const reasonId = uniqueId("points-needed");
+  const form = h("form", { class: "catalog-item", "aria-label": item.title,
+    dataset: { itemId: item.id, cost: String(item.costPoints), remaining: item.remaining === null ? "" : String(item.remaining) } },
+    h("p", {}, h("strong", {}, item.title), ` · ${item.costPoints} points`, h("span", { class: "stock" })),
+    h("p", { class: "hint points-needed", id: reasonId }),
+    h("div", { class: "actions" }, h("button", { type: "submit", "aria-describedby": reasonId })),
     result);
-  // One key per item shown: a double click or a retry redeems once.
-  const idempotencyKey = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
+  // One key per redemption: a double click or a retry redeems once; a new key after each
+  // success, so the fan can redeem the same item again on purpose.
+  let idempotencyKey = newIdempotencyKey();
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    await busy(form.querySelector("button"), async () => {
+    const button = form.querySelector("button[type=submit]");
+    if (button.disabled) return;
+    await busy(button, async () => {
       const answer = await graphql(REDEEM, { input: { catalogItemId: item.id, idempotencyKey } });
       if (showTopLevelFailure(form, answer, "redeemReward")) return;
       const payload = answer.data.redeemReward;
-      if (showErrors(form, payload.errors)) return;
+      if (showErrors(form, payload.errors)) {
+        // The server's refusal stays shown; the balance and stock beside it are brought up to date.
+        if (payload.errors.some((error) => STALE_CATALOG_CODES.has(error.code))) await refreshCatalog(section);
+        return;
+      }
+      idempotencyKey = newIdempotencyKey();
       const reward = payload.reward;
       fill(result, h("p", {}, `Redeemed: ${reward.title}.`),
         reward.code ? h("p", {}, "Your code: ", h("code", { class: "redeemed-code" }, reward.code)) : h("p", {}, "It is on its way."),
         h("p", {}, `Points left: ${payload.pointsBalance}.`));
       const balance = section.querySelector(".catalog-balance");
       if (balance) balance.textContent = String(payload.pointsBalance);
+      if (form.dataset.remaining) form.dataset.remaining = String(Math.max(0, Number(form.dataset.remaining) - 1));
       showWhatIsAffordable(section, payload.pointsBalance);
       announce(`Redeemed ${reward.title}.`);
       onRedeemed();
@@ -827,7 +886,7 @@ function leaderboardView(params) {
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Show")));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    location.hash = `#/leaderboard?period=${formValues(form).period}`;
+    goTo(`#/leaderboard?period=${formValues(form).period}`);
   });
   const section = h("section", { "aria-label": "Top fans" }, h("p", { class: "loading" }, "Loading…"));
   fill(main, h("h1", {}, "Leaderboard"), form, section);

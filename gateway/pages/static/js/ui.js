@@ -256,6 +256,18 @@ export function titleCase(enumValue) {
     .join(" ");
 }
 
+/**
+ * After an action redrew `section` (the button pressed is gone), put the focus on `selector`
+ * in it, else on the section's heading, so a keyboard or screen-reader user stays where
+ * they were instead of being sent back to the top of the page.
+ */
+export function refocus(section, selector) {
+  const target = (selector && section.querySelector(selector)) || section.querySelector("h2, h1");
+  if (!target) return;
+  if (!target.matches("a[href], button, input, select, textarea, [tabindex]")) target.setAttribute("tabindex", "-1");
+  target.focus();
+}
+
 /** Move focus to a view's heading after navigation, so keyboard and screen-reader users follow. */
 export function focusHeading(container) {
   if (!document.body.dataset.navigated) return;
