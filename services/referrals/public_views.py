@@ -24,6 +24,7 @@ from services.common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from services.referrals.apidoc import Operation, documented
 from services.referrals.codes import is_valid_code
 from services.referrals.components import ReferralsComponents, get_components
+from services.referrals.packs import PackView
 from services.referrals.qr import PNG, SVG, qr_image
 from services.referrals.redirect import Outcome, decide_redirect
 
@@ -79,11 +80,12 @@ def answer_link(
             302, [("Location", decision.location), ("Content-Length", "0"), *common], b""
         )
     if decision.outcome is Outcome.PREVIEW:
-        body = templates.get_template("preview.html").render(
-            pack=decision.pack, short_url=components.short_url(code), destination=decision.location
+        assert decision.pack is not None
+        assert decision.location is not None
+        encoded = _preview_body(
+            templates, decision.pack, components.short_url(code), decision.location
         )
         status = 200
-        encoded = body.encode()
     elif decision.outcome is Outcome.GONE:
         encoded = _status_page_body(
             templates, "This link has ended", "The content it pointed to is no longer shared."
@@ -97,6 +99,20 @@ def answer_link(
     headers = [("Content-Type", _HTML), ("Content-Length", str(len(encoded))), *common]
     headers.append(("X-Robots-Tag", "noindex"))
     return LinkAnswer(status, headers, encoded)
+
+
+@lru_cache(maxsize=4096)
+def _preview_body(
+    templates: Environment, pack: PackView, short_url: str, destination: str
+) -> bytes:
+    """A link's card for preview crawlers, rendered once per link and version of its pack.
+
+    Preview crawlers are a sizeable share of a shared link's fetches (every chat that
+    shows the link fetches it), and rendering the page cost about as much as the rest of
+    the redirect. A pack that changes is a new ``PackView``, so a new key.
+    """
+    page = templates.get_template("preview.html")
+    return page.render(pack=pack, short_url=short_url, destination=destination).encode()
 
 
 @lru_cache(maxsize=8)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import string
 import time
 from collections import Counter
+from datetime import date
 
 import psycopg
 import pytest
@@ -14,6 +17,7 @@ from services.referrals.classify import VisitorKind
 from services.referrals.clicks import Click
 from services.referrals.codes import BASE62, new_click_id, new_link_code
 from services.referrals.link_reader import DedicatedLinkReader, link_reader_for
+from services.referrals.privacy import VisitorHasher
 from services.referrals.redis_adapters import PUSH_CHUNK
 from tests.referrals.conftest import ReferralsHarness
 
@@ -61,6 +65,46 @@ def test_codes_and_click_ids_are_base62_of_their_length_and_use_every_character(
         counts = Counter(value[position] for value in click_ids)
         assert set(counts) == set(string.digits + string.ascii_letters)
         assert max(counts.values()) < 3 * 3000 / 62
+
+
+def test_click_ids_draw_each_character_evenly_at_every_position() -> None:
+    # given 62,000 fresh click ids (1,000 expected per character and position)
+    click_ids = [new_click_id() for _ in range(62_000)]
+
+    # then at each of the 22 positions every character comes up close to 1,000 times:
+    # a bias of one byte value in 256 towards some characters would show as ~1,250
+    for position in range(22):
+        counts = Counter(value[position] for value in click_ids)
+        assert len(counts) == 62
+        assert min(counts.values()) > 820, (position, counts)
+        assert max(counts.values()) < 1180, (position, counts)
+
+
+@pytest.mark.parametrize(
+    ("ip", "user_agent"),
+    [
+        ("203.0.113.7", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)"),
+        ("2001:db8::1", ""),
+        ("198.51.100.1", "Agent with \u00e9 and \udcff (an unpaired surrogate) " + "x" * 300),
+    ],
+)
+def test_visitor_and_ip_hashes_are_hmac_sha256_under_the_day_key(ip: str, user_agent: str) -> None:
+    # given the hasher and the key it derives for a day
+    hasher = VisitorHasher("s" * 40)
+    day = date(2026, 11, 23)
+    key = hmac.new(b"s" * 40, b"2026-11-23", hashlib.sha256).digest()
+
+    # when a visitor is hashed
+    visitor = hasher.visitor_hash(ip, user_agent, day)
+    ip_only = hasher.ip_hash(ip, day)
+
+    # then the hashes are the first 128 bits of HMAC-SHA256 under that day's key, as
+    # stored before (so clicks of one day still compare with each other across a deploy)
+    message = b"visitor\x00" + ip.encode() + b"\x00" + user_agent.encode(errors="replace")
+    assert visitor == hmac.digest(key, message, "sha256").hex()[:32]
+    assert ip_only == hmac.digest(key, b"ip\x00" + ip.encode(), "sha256").hex()[:32]
+    # and the next day's key gives other hashes
+    assert hasher.visitor_hash(ip, user_agent, date(2026, 11, 24)) != visitor
 
 
 def test_a_batch_larger_than_one_script_call_reaches_the_stream_whole_and_in_order(

@@ -274,3 +274,42 @@ def test_the_flask_view_answers_like_the_fast_path(live_pack: ReferralsHarness) 
     assert crawler.status_code == 200
     assert "og:title" in crawler.get_data(as_text=True)
     assert live_pack.drain() == 2
+
+
+def test_a_preview_shows_the_pack_as_it_is_now_after_the_pack_changes(
+    live_pack: ReferralsHarness,
+) -> None:
+    # given a link whose card a preview crawler has already fetched
+    link = live_pack.create_link()
+    first = live_pack.visit(link["code"], FACEBOOK).get_data(as_text=True)
+    assert '<meta property="og:title" content="Backstage tour">' in first
+
+    # when the pack is renamed and a crawler fetches the card again
+    live_pack.publish_pack(event_type="content.pack_updated", title="Backstage tour, extended cut")
+    again = live_pack.visit(link["code"], FACEBOOK)
+
+    # then the card shows the new title, and a second fetch of it is counted too
+    page = again.get_data(as_text=True)
+    assert again.status_code == 200
+    assert '<meta property="og:title" content="Backstage tour, extended cut">' in page
+    assert '<meta property="og:title" content="Backstage tour">' not in page
+    live_pack.drain()
+    assert live_pack.stats("links", link["id"])["preview_fetches"] == 2
+
+
+def test_two_links_to_one_pack_get_cards_with_their_own_short_url(
+    live_pack: ReferralsHarness,
+) -> None:
+    # given two fans' links to the same pack
+    first = live_pack.create_link("fan-1")
+    second = live_pack.create_link("fan-2")
+
+    # when a preview crawler fetches both cards
+    pages = [
+        live_pack.visit(link["code"], FACEBOOK).get_data(as_text=True) for link in (first, second)
+    ]
+
+    # then each card names its own short link
+    for link, page in zip((first, second), pages, strict=True):
+        assert f'<meta property="og:url" content="https://fan.example/r/{link["code"]}">' in page
+    assert pages[0] != pages[1]
