@@ -32,12 +32,18 @@ PASSWORD = "a long fan password"
 _axe = Axe()
 
 
-def person(browser: Browser, base_url: str, *, phone: bool = False) -> BrowserContext:
-    """A browser context as a person would have it, on a desktop or a phone."""
+def person(
+    browser: Browser, base_url: str, *, phone: bool = False, width: int | None = None
+) -> BrowserContext:
+    """A browser context as a person would have it, on a desktop or a phone (``width`` pixels
+    wide where given: 375 is the narrowest phone the pages are made for)."""
+    viewport = dict(PHONE_VIEWPORT if phone else DESKTOP_VIEWPORT)
+    if width is not None:
+        viewport["width"] = width
     context = browser.new_context(
         base_url=base_url,
         user_agent=PHONE_USER_AGENT if phone else DESKTOP_USER_AGENT,
-        viewport=PHONE_VIEWPORT if phone else DESKTOP_VIEWPORT,  # type: ignore[arg-type]
+        viewport=viewport,  # type: ignore[arg-type]
         is_mobile=phone,
         has_touch=phone,
     )
@@ -75,14 +81,38 @@ def log_in_to_console(page: Page, demo: DemoReport) -> None:
     expect(page.get_by_role("heading", name="Packs", exact=True)).to_be_visible()
 
 
-def fan_with_clipboard(
-    browser: Browser, base_url: str, name: str, email: str, *, phone: bool = False
+def new_fan(
+    browser: Browser,
+    base_url: str,
+    name: str,
+    email: str,
+    *,
+    phone: bool = False,
+    width: int | None = None,
+    clipboard: bool = False,
 ) -> tuple[BrowserContext, Page]:
-    """A new fan, signed up, whose browser lets the portal copy to (and read) the clipboard."""
-    context = person(browser, base_url, phone=phone)
-    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    """A fan just signed up in a browser of their own; ``clipboard``: it lets the portal copy
+    to (and the test read) the clipboard."""
+    context = person(browser, base_url, phone=phone, width=width)
+    if clipboard:
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
     sign_up(page, name, email)
+    return context, page
+
+
+def marketer_in_console(
+    browser: Browser,
+    base_url: str,
+    demo: DemoReport,
+    *,
+    phone: bool = False,
+    width: int | None = None,
+) -> tuple[BrowserContext, Page]:
+    """The demo's marketer, logged in to the console in a browser of their own."""
+    context = person(browser, base_url, phone=phone, width=width)
+    page = context.new_page()
+    log_in_to_console(page, demo)
     return context, page
 
 

@@ -10,13 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
 from fanfare.demo import DemoReport
-from tests.portal.browsing import (
-    log_in_to_console,
-    person,
-    screenshot,
-    serious_violations,
-    sign_up,
-)
+from tests.portal.browsing import marketer_in_console, new_fan, screenshot, serious_violations
 from tests.portal.conftest import needs_chromium
 from tests.portal.stack import PortalStack
 from tests.portal.test_pages import OPEN_PACK, error_of, gateway_without_rewards, tab_to
@@ -56,9 +50,7 @@ def test_a_marketer_runs_rules_code_banks_and_the_note_queue(
     stack: PortalStack, demo: DemoReport, browser: Browser, tmp_path: Path
 ) -> None:
     found: dict[str, list[dict[str, Any]]] = {}
-    marketer = person(browser, stack.gateway_url)
-    console = marketer.new_page()
-    log_in_to_console(console, demo)
+    marketer, console = marketer_in_console(browser, stack.gateway_url, demo)
 
     # when the marketer creates a note rule without its note
     console.get_by_role("link", name="Reward rules").click()
@@ -151,10 +143,9 @@ def test_a_marketer_runs_rules_code_banks_and_the_note_queue(
     expect(bank_cell(console, 1)).to_have_text("2098")
 
     # given a fan who likes handwritten notes, who shares a pack and says what they think
-    fan_context = person(browser, stack.gateway_url, phone=True)
-    fan_context.grant_permissions(["clipboard-read", "clipboard-write"])
-    fan = fan_context.new_page()
-    sign_up(fan, "Noor", "noor@fans.example")
+    fan_context, fan = new_fan(
+        browser, stack.gateway_url, "Noor", "noor@fans.example", phone=True, clipboard=True
+    )
     fan.goto("/#/account")
     fan.get_by_label("A handwritten note by post").check()
     fan.get_by_role("button", name="Save", exact=True).click()
@@ -219,9 +210,7 @@ def test_a_marketer_edits_a_rules_caps_and_budget(
     stack: PortalStack, demo: DemoReport, browser: Browser
 ) -> None:
     # given a points rule with daily and weekly caps and a budget
-    context = person(browser, stack.gateway_url)
-    console = context.new_page()
-    log_in_to_console(console, demo)
+    context, console = marketer_in_console(browser, stack.gateway_url, demo)
     console.get_by_role("link", name="Reward rules").click()
     console.get_by_label("Name", exact=True).fill(EDITED_RULE)
     console.get_by_label("Trigger", exact=True).select_option("CONVERSION_APPROVED")
@@ -313,9 +302,7 @@ def test_fans_see_tier_progress_from_the_configured_thresholds(
     stack: PortalStack, demo: DemoReport, browser: Browser
 ) -> None:
     # given a new fan
-    context = person(browser, stack.gateway_url)
-    page = context.new_page()
-    sign_up(page, "Ivo", "ivo@fans.example")
+    context, page = new_fan(browser, stack.gateway_url, "Ivo", "ivo@fans.example")
 
     # when they open their page and their rewards
     page.goto("/#/me")
@@ -334,9 +321,7 @@ def test_with_rewards_down_the_rewards_pages_say_so_and_packs_still_work(
 ) -> None:
     # given the marketer on a gateway whose rewards service is down
     with gateway_without_rewards(stack) as gateway_url:
-        context = person(browser, gateway_url)
-        console = context.new_page()
-        log_in_to_console(console, demo)
+        context, console = marketer_in_console(browser, gateway_url, demo)
 
         # when they open the rules, the code banks and the queues
         for link, section in (

@@ -13,7 +13,7 @@ from PIL import Image
 from playwright.sync_api import Browser, expect
 
 from fanfare.demo import DemoReport
-from tests.portal.browsing import fan_with_clipboard, log_in_to_console, person, screenshot
+from tests.portal.browsing import marketer_in_console, new_fan, person, screenshot
 from tests.portal.conftest import needs_chromium
 from tests.portal.stack import PortalStack
 from tests.support.smtp import SmtpServer
@@ -59,9 +59,7 @@ def test_a_pack_travels_from_the_console_to_a_fan_and_comes_back_as_points_and_a
     assert demo.partner_key_secret is not None
 
     # given the demo's marketer in the console
-    marketer = person(browser, stack.gateway_url)
-    console = marketer.new_page()
-    log_in_to_console(console, demo)
+    marketer, console = marketer_in_console(browser, stack.gateway_url, demo)
     screenshot(console, "console-packs")
 
     # when they create a pack
@@ -92,8 +90,8 @@ def test_a_pack_travels_from_the_console_to_a_fan_and_comes_back_as_points_and_a
     expect(console.locator("#pack-status")).to_have_text("Published")
 
     # when a fan signs up on their phone, opens the pack and copies their link
-    fan_context, fan = fan_with_clipboard(
-        browser, stack.gateway_url, "Robin", FAN_EMAIL, phone=True
+    fan_context, fan = new_fan(
+        browser, stack.gateway_url, "Robin", FAN_EMAIL, phone=True, clipboard=True
     )
     screenshot(fan, "portal-packs")
     fan.get_by_role("link", name="Inside the spring sale").click()

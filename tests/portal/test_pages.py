@@ -17,6 +17,8 @@ from fanfare.embedded import free_port
 from tests.portal.browsing import (
     PASSWORD,
     log_in_to_console,
+    marketer_in_console,
+    new_fan,
     person,
     screenshot,
     serious_violations,
@@ -138,9 +140,7 @@ def test_a_service_that_is_down_costs_only_its_sections(
 ) -> None:
     # given a fan signed in on a gateway whose rewards service is down
     with gateway_without_rewards(stack) as gateway_url:
-        context = person(browser, gateway_url)
-        page = context.new_page()
-        sign_up(page, "Grace", "grace@fans.example")
+        context, page = new_fan(browser, gateway_url, "Grace", "grace@fans.example")
 
         # when they open their page
         page.goto("/#/me")
@@ -162,10 +162,7 @@ def test_a_service_that_is_down_costs_only_its_sections(
 def test_a_fan_shares_with_the_keyboard_alone(
     stack: PortalStack, demo: DemoReport, browser: Browser
 ) -> None:
-    context = person(browser, stack.gateway_url)
-    context.grant_permissions(["clipboard-read", "clipboard-write"])
-    page = context.new_page()
-    sign_up(page, "Kay", "kay@fans.example")
+    context, page = new_fan(browser, stack.gateway_url, "Kay", "kay@fans.example", clipboard=True)
 
     # given the list of packs, freshly loaded, and the skip link as the first stop
     page.goto("/#/")
@@ -193,9 +190,7 @@ def test_a_fan_shares_with_the_keyboard_alone(
 def test_a_marketer_creates_a_partner_key_sees_its_secret_once_and_revokes_it(
     stack: PortalStack, demo: DemoReport, browser: Browser
 ) -> None:
-    context = person(browser, stack.gateway_url)
-    page = context.new_page()
-    log_in_to_console(page, demo)
+    context, page = marketer_in_console(browser, stack.gateway_url, demo)
     page.get_by_role("link", name="Partner API keys").click()
 
     # when a key is asked for without a scope, the refusal sits beside the scopes
@@ -253,9 +248,7 @@ def test_the_demo_is_seeded_once_and_its_insider_pack_is_locked_for_a_new_fan(
     assert "(created earlier" in again.lines()[0]
 
     # and a new fan sees the demo's packs, the insider one locked with what unlocks it
-    context = person(browser, stack.gateway_url, phone=True)
-    page = context.new_page()
-    sign_up(page, "Nia", "nia@fans.example")
+    context, page = new_fan(browser, stack.gateway_url, "Nia", "nia@fans.example", phone=True)
     page.goto("/#/")
     for pack in DEMO_PACKS:
         expect(page.get_by_role("link", name=pack.title)).to_be_visible()
@@ -289,9 +282,7 @@ def test_the_main_pages_pass_axe_core_without_serious_violations(
     expect(visitor.get_by_role("heading", name="Join Fanfare")).to_be_visible()
     found["sign up"] = serious_violations(visitor)
 
-    fan_context = person(browser, stack.gateway_url, phone=True)
-    fan = fan_context.new_page()
-    sign_up(fan, "Lin", "lin@fans.example")
+    fan_context, fan = new_fan(browser, stack.gateway_url, "Lin", "lin@fans.example", phone=True)
     for hash_path in PORTAL_PAGES:
         fan.goto(f"/{hash_path}")
         fan.wait_for_load_state("networkidle")
@@ -303,9 +294,7 @@ def test_the_main_pages_pass_axe_core_without_serious_violations(
     found["portal pack"] = serious_violations(fan)
     screenshot(fan, "portal-pack-phone")
 
-    marketer_context = person(browser, stack.gateway_url)
-    console = marketer_context.new_page()
-    log_in_to_console(console, demo)
+    marketer_context, console = marketer_in_console(browser, stack.gateway_url, demo)
     found["console packs"] = serious_violations(console)
     console.get_by_role("link", name=OPEN_PACK.title).click()
     expect(console.get_by_role("heading", name="Funnel")).to_be_visible()

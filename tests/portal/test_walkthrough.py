@@ -17,9 +17,10 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response
 
 from fanfare.demo import DEMO_PACKS, DemoReport, RewardsClient
 from tests.portal.browsing import (
-    fan_with_clipboard,
     log_in,
     log_in_to_console,
+    marketer_in_console,
+    new_fan,
     person,
     screenshot,
     serious_violations,
@@ -165,9 +166,7 @@ def test_a_visitor_sent_a_pack_comes_back_to_it_after_logging_in(
     stack: PortalStack, demo: DemoReport, browser: Browser
 ) -> None:
     # given a fan with an account, logged out, who is sent a pack's page
-    context = person(browser, stack.gateway_url, phone=True)
-    page = context.new_page()
-    sign_up(page, "Rui", "rui@fans.example")
+    context, page = new_fan(browser, stack.gateway_url, "Rui", "rui@fans.example", phone=True)
     page.get_by_role("button", name="Log out (Rui)").click()
     expect(page.locator("main").get_by_text("You are logged out.")).to_be_visible()
     page.goto(f"/#/packs/{slug_of(CAPTIONED_PACK.title)}")
@@ -196,7 +195,7 @@ def test_a_visitor_sent_a_pack_comes_back_to_it_after_logging_in(
 def test_a_fan_copies_a_caption_with_their_own_link_for_that_network(
     stack: PortalStack, demo: DemoReport, browser: Browser
 ) -> None:
-    context, page = fan_with_clipboard(browser, stack.gateway_url, "Ines", "ines@fans.example")
+    context, page = new_fan(browser, stack.gateway_url, "Ines", "ines@fans.example", clipboard=True)
 
     # given a pack with an Instagram caption (Instagram has no share link to open)
     page.goto(f"/#/packs/{slug_of(CAPTIONED_PACK.title)}")
@@ -230,9 +229,7 @@ def test_a_locked_pack_says_what_unlocks_it_and_shows_no_empty_story(
     stack: PortalStack, demo: DemoReport, browser: Browser
 ) -> None:
     # given a new fan on a phone
-    context = person(browser, stack.gateway_url, phone=True)
-    page = context.new_page()
-    sign_up(page, "Ola", "ola@fans.example")
+    context, page = new_fan(browser, stack.gateway_url, "Ola", "ola@fans.example", phone=True)
 
     # when they open the insider pack
     page.goto(f"/#/packs/{slug_of(INSIDER_PACK.title)}")
@@ -251,9 +248,7 @@ def test_a_locked_pack_says_what_unlocks_it_and_shows_no_empty_story(
 def test_a_fan_keeps_a_preference_exports_their_data_and_deletes_their_account(
     stack: PortalStack, demo: DemoReport, browser: Browser, tmp_path: Path
 ) -> None:
-    context = person(browser, stack.gateway_url)
-    page = context.new_page()
-    sign_up(page, "Teo", "teo@fans.example")
+    context, page = new_fan(browser, stack.gateway_url, "Teo", "teo@fans.example")
 
     # given the fan asks for handwritten notes under a new name
     page.get_by_role("link", name="Account").click()
@@ -312,22 +307,20 @@ def test_leaderboards_show_a_fans_new_points_when_show_is_pressed_again(
     stack: PortalStack, demo: DemoReport, browser: Browser
 ) -> None:
     # given a marketer on a phone with the console's leaderboard open for all time
-    marketer_context = person(browser, stack.gateway_url, phone=True)
-    console = marketer_context.new_page()
-    log_in_to_console(console, demo)
+    marketer_context, console = marketer_in_console(browser, stack.gateway_url, demo, phone=True)
     console.get_by_role("link", name="Leaderboard").click()
     console.get_by_label("Period", exact=True).select_option("ALL_TIME")
     console.get_by_role("button", name="Show").click()
     expect(console.locator("main .loading")).to_have_count(0)
     # and a fan with the portal's leaderboard open for all time
-    watcher_context = person(browser, stack.gateway_url)
-    watcher = watcher_context.new_page()
-    sign_up(watcher, "Wim", "wim@fans.example")
+    watcher_context, watcher = new_fan(browser, stack.gateway_url, "Wim", "wim@fans.example")
     watcher.goto("/#/leaderboard?period=ALL_TIME")
     expect(watcher.locator("main .loading")).to_have_count(0)
 
     # when another fan shares a pack, and so earns the share rule's points
-    fan_context, fan = fan_with_clipboard(browser, stack.gateway_url, "Lea", "lea@fans.example")
+    fan_context, fan = new_fan(
+        browser, stack.gateway_url, "Lea", "lea@fans.example", clipboard=True
+    )
     fan.goto(f"/#/packs/{slug_of(CAPTIONED_PACK.title)}")
     fan.get_by_role("button", name="Copy my link").click()
     expect(fan.locator(".share-status")).to_contain_text("copied")
@@ -356,9 +349,7 @@ def test_the_catalog_says_what_an_item_still_needs_and_a_marketer_can_look_too(
     stack: PortalStack, demo: DemoReport, browser: Browser
 ) -> None:
     # given a new fan, with no points yet
-    context = person(browser, stack.gateway_url, phone=True)
-    page = context.new_page()
-    sign_up(page, "Uma", "uma@fans.example")
+    context, page = new_fan(browser, stack.gateway_url, "Uma", "uma@fans.example", phone=True)
 
     # when they open the rewards page
     page.get_by_role("link", name="Rewards").click()
@@ -394,10 +385,9 @@ def test_the_consoles_packs_read_as_cards_on_a_phone_and_as_a_table_on_a_desktop
     stack: PortalStack, demo: DemoReport, browser: Browser
 ) -> None:
     # given a marketer on a phone 375 pixels wide
-    phone_context = person(browser, stack.gateway_url, phone=True)
-    console = phone_context.new_page()
-    console.set_viewport_size({"width": 375, "height": 812})
-    log_in_to_console(console, demo)
+    phone_context, console = marketer_in_console(
+        browser, stack.gateway_url, demo, phone=True, width=375
+    )
 
     # when they look at the packs list
     packs = console.get_by_role("region", name="Packs table")
@@ -420,9 +410,7 @@ def test_the_consoles_packs_read_as_cards_on_a_phone_and_as_a_table_on_a_desktop
     phone_context.close()
 
     # and on a desktop the list is a table whose columns have headings
-    desktop_context = person(browser, stack.gateway_url)
-    console = desktop_context.new_page()
-    log_in_to_console(console, demo)
+    desktop_context, console = marketer_in_console(browser, stack.gateway_url, demo)
     table = console.get_by_role("table", name="Packs, newest first")
     for heading in ("Title", "Human clicks", "Conversions", "Rewards"):
         expect(table.get_by_role("columnheader", name=heading, exact=True)).to_be_visible()
@@ -447,7 +435,7 @@ def test_the_catalog_offers_redeem_only_where_it_can_and_keeps_rewards_refusal(
         rewards.close()
 
     # and a fan whose shared link earned the share rule's 10 points
-    context, tab = fan_with_clipboard(browser, stack.gateway_url, "Noa", "noa@fans.example")
+    context, tab = new_fan(browser, stack.gateway_url, "Noa", "noa@fans.example", clipboard=True)
     tab.goto(f"/#/packs/{slug_of(CAPTIONED_PACK.title)}")
     tab.get_by_role("button", name="Copy my link").click()
     expect(tab.locator(".share-status")).to_contain_text("copied")
@@ -502,9 +490,7 @@ def test_show_lists_the_packs_made_since_even_with_the_filter_unchanged(
     stack: PortalStack, demo: DemoReport, browser: Browser
 ) -> None:
     # given a marketer looking at all packs
-    context = person(browser, stack.gateway_url)
-    console = context.new_page()
-    log_in_to_console(console, demo)
+    context, console = marketer_in_console(browser, stack.gateway_url, demo)
     console.goto("/console#/packs")
     expect(console.get_by_role("region", name="Packs table")).to_be_visible()
 
@@ -531,10 +517,9 @@ def test_choices_keep_their_full_size_beside_labels_that_wrap_on_a_phone(
     stack: PortalStack, demo: DemoReport, browser: Browser
 ) -> None:
     # given a fan on a phone 375 pixels wide, on their account page, whose longer choices wrap
-    context = person(browser, stack.gateway_url, phone=True)
-    page = context.new_page()
-    page.set_viewport_size({"width": 375, "height": 812})
-    sign_up(page, "Pia", "pia@fans.example")
+    context, page = new_fan(
+        browser, stack.gateway_url, "Pia", "pia@fans.example", phone=True, width=375
+    )
     page.get_by_role("link", name="Account").click()
     wrapped = page.get_by_label("A public shout-out on the thank-you wall")
     short = page.get_by_label("A personal email")

@@ -273,16 +273,20 @@ async function loadPacks(section, filter, after) {
       return;
     }
     if (!after) appendTo(target, h("p", { class: "count" }, `${connection.totalCount} pack${connection.totalCount === 1 ? "" : "s"}`));
-    appendTo(target, h("ul", { class: "pack-grid" }, connection.edges.map((edge) => packCard(edge.node))));
+    const grid = appendTo(h("ul", { class: "pack-grid" }), connection.edges.map((edge) => packCard(edge.node)));
+    appendTo(target, grid);
+    // The button pressed is gone: the first pack it brought takes the focus, not the page's top.
+    if (after) grid.querySelector("a").focus();
     if (connection.pageInfo.hasNextPage) {
       const more = h("button", { type: "button" }, "Show more packs");
-      more.addEventListener("click", () => {
-        more.remove();
-        loadPacks(section, filter, connection.pageInfo.endCursor);
-      });
+      more.addEventListener("click", () => busy(more, async () => {
+        // Kept on an outage (the notice says so), so the next page can be asked for again.
+        if (await loadPacks(section, filter, connection.pageInfo.endCursor)) more.parentElement.remove();
+      }));
       appendTo(target, h("div", { class: "actions" }, more));
     }
   });
+  return Boolean(result.data && result.data.contentPacks);
 }
 
 // ---------------------------------------------------------------- one pack
