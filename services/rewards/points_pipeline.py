@@ -20,6 +20,7 @@ savepoint per event after a failure, writes each reward at once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from services.common.utc_time import UtcDateTime
 from services.rewards.deliveries import DELIVER_TASK
 from services.rewards.points_in_one_statement import ISSUE_POINTS, PointsIssued
 from services.rewards.sql import enqueue_after_commit
@@ -87,10 +89,14 @@ def send_queued_points(session: Session) -> None:
         return
     items, queue.items = queue.items, []
     connection = session.connection()
-    sql = _compiled_sql(connection.dialect)
+    sql, converters = _compiled_sql(connection.dialect)
+    parameters = [item.parameters for item in items]
+    for each in parameters:
+        for name, convert in converters:
+            each[name] = convert(each[name])
     driver_connection: Any = connection.connection.driver_connection
     with driver_connection.cursor() as cursor:
-        cursor.executemany(sql, [item.parameters for item in items], returning=True)
+        cursor.executemany(sql, parameters, returning=True)
         rows = []
         for _ in items:
             rows.append(cursor.fetchone())
@@ -143,16 +149,20 @@ def follow_up_points(
 
 
 @cache
-def _compiled_sql(dialect: Dialect) -> str:
-    """The points statement as the driver takes it, compiled once per dialect.
+def _compiled_sql(dialect: Dialect) -> tuple[str, list[tuple[str, Callable[[Any], Any]]]]:
+    """The points statement as the driver takes it, compiled once per dialect, and the
+    conversions its parameters need on the way (the time stamps' ``UtcDateTime``).
 
-    Its parameters go to psycopg as they are: none of their types converts a
-    value on the way (checked here, so a type that starts to fails loudly).
+    Other parameters go to psycopg as they are: a type that starts to convert
+    its values on the way fails here, loudly, rather than being skipped.
     """
     compiled = ISSUE_POINTS.compile(dialect=dialect)
-    converting = [
-        name for name, bind in compiled.binds.items() if bind.type.bind_processor(dialect)
-    ]
-    if converting:
-        raise TypeError(f"parameters {converting} need converting; send them through SQLAlchemy")
-    return str(compiled)
+    converters: list[tuple[str, Callable[[Any], Any]]] = []
+    for name, bind in compiled.binds.items():
+        convert = bind.type.bind_processor(dialect)
+        if convert is None:
+            continue
+        if not isinstance(bind.type, UtcDateTime):
+            raise TypeError(f"parameter {name} needs converting; send it through SQLAlchemy")
+        converters.append((name, convert))
+    return str(compiled), converters

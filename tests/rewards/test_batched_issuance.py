@@ -10,6 +10,7 @@ import base64
 import json
 
 import redis
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select
 
 from services.common.events import Event
@@ -196,3 +197,36 @@ def test_thank_yous_of_a_batch_are_queued_for_delivery_once_it_commits(
         )
         == pending
     )
+
+
+def test_a_batch_of_points_rewards_goes_to_postgresql_in_one_pipeline(
+    driver: RewardsDriver,
+) -> None:
+    # given a points rule and 30 fans who were rewarded before (their accounts exist)
+    driver.rule(name="share", trigger="SHARE_RECORDED", reward_kind="POINTS", points=10)
+    fans = [f"fan-{n}" for n in range(30)]
+    apply_batch(driver, [share_event(fan_id) for fan_id in fans])
+    statements: list[str] = []
+
+    def note(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    # when a batch of one more share each is applied
+    engine = driver.runtime.db.engine
+    sqlalchemy_event.listen(engine, "before_cursor_execute", note)
+    try:
+        outcome = apply_batch(driver, [share_event(fan_id) for fan_id in fans])
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", note)
+
+    # then each share was rewarded
+    assert len(outcome.applied) == 30
+    assert all(driver.summary(fan_id)["balance"] == 20 for fan_id in fans)
+    if engine.dialect.name == "postgresql":
+        # and the 30 rewards went in one pipeline beside a few statements for the whole
+        # batch, not a statement (or a savepoint) each: a type that needs converting once
+        # made the pipeline refuse, and every batch fall back to one event at a time
+        assert len(statements) <= 5, statements
+    else:
+        # and on SQLite (no pipeline) each reward is written statement by statement
+        assert len(statements) >= 30
