@@ -328,7 +328,13 @@ def outbox_relay(
 
 
 def _relay_until_stopped(
-    stopping: Any, interval: float, spread: int, min_gap: float | None, listen: bool
+    stopping: Any,
+    interval: float,
+    spread: int,
+    min_gap: float | None,
+    listen: bool,
+    *,
+    hold: float | None = None,
 ) -> None:
     # What this process inherited (100,000 events and more) is never garbage:
     # keep the collector from walking it, and from copying its pages, at each pass.
@@ -341,6 +347,7 @@ def _relay_until_stopped(
         app.extensions["celery"],
         poll_seconds=interval,
         min_gap_seconds=min_gap,
+        hold_seconds=hold,
         outbox=bench_producer_outbox(spread),
         stop_signal=stopping,
     )
@@ -370,12 +377,14 @@ class RelayProcess:
         min_gap: float | None = None,
         *,
         listen: bool = True,
+        hold: float | None = None,
     ) -> None:
         context = multiprocessing.get_context("fork")
         self._stopping = context.Event()
         self._process = context.Process(
             target=_relay_until_stopped,
             args=(self._stopping, interval, spread, min_gap, listen),
+            kwargs={"hold": hold},
             daemon=True,
         )
         self._process.start()
@@ -742,6 +751,7 @@ class Figures:
     relay_spread: int
     relay_wakeup: str
     relay_min_gap_ms: float
+    relay_hold_ms: float
     latency_seconds: float
     latencies: list[float]
     written_latencies: list[float]
@@ -840,6 +850,12 @@ def wakeup_note(wakeup: str, min_gap_ms: float) -> str:
     return f" and when notified, passes at least {min_gap_ms:.0f} ms apart"
 
 
+def hold_note(hold_ms: float) -> str:
+    if hold_ms <= 0:
+        return ", never held back"
+    return f", a pass held back up to {hold_ms:.0f} ms while a task waits on the queue"
+
+
 def spread_note(spread: int) -> str:
     if spread <= 1:
         return ""
@@ -885,7 +901,8 @@ def print_report(f: Figures) -> None:
         f"{f.latency_written_rate:,.0f}/s written by {f.writers} writers, "
         f"for {f.latency_seconds:.0f}s, "
         f"{len(f.latencies):,} events; relay every {f.relay_interval_ms:.0f} ms"
-        f"{wakeup_note(f.relay_wakeup, f.relay_min_gap_ms)}{spread_note(f.relay_spread)}): "
+        f"{wakeup_note(f.relay_wakeup, f.relay_min_gap_ms)}{hold_note(f.relay_hold_ms)}"
+        f"{spread_note(f.relay_spread)}): "
         f"p50 {p50:.1f} ms, p99 {p99:.1f} ms to the reward's commit (to its row written in "
         f"the batch's transaction: p50 {statistics.median(f.written_latencies):.1f} ms, "
         f"p99 {percentile(f.written_latencies, 0.99):.1f} ms)"
@@ -953,6 +970,13 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
         default=CommonSettings.model_fields["outbox_relay_min_gap_seconds"].default * 1000,
         help="latency phase: the least time between two relay passes when woken by the "
         "outbox writes' notifications (OUTBOX_RELAY_MIN_GAP_SECONDS)",
+    )
+    parser.add_argument(
+        "--relay-hold-ms",
+        type=float,
+        default=CommonSettings.model_fields["outbox_relay_hold_seconds"].default * 1000,
+        help="latency phase: the longest the relay puts a pass off while a task waits on the "
+        "consumer's queue (OUTBOX_RELAY_HOLD_SECONDS; 0: never)",
     )
     parser.add_argument(
         "--relay-wakeup",
@@ -1156,6 +1180,7 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
             args.relay_spread,
             args.relay_min_gap_ms / 1000,
             listen=args.relay_wakeup == "notify",
+            hold=args.relay_hold_ms / 1000,
         )
         redis_pid = redis_server.process.pid if redis_server.process else 0
 
@@ -1235,6 +1260,7 @@ def main() -> None:  # noqa: PLR0915 - one run, top to bottom, reads best in one
                 relay_spread=args.relay_spread,
                 relay_wakeup=args.relay_wakeup,
                 relay_min_gap_ms=args.relay_min_gap_ms,
+                relay_hold_ms=args.relay_hold_ms,
                 latency_seconds=args.latency_seconds,
                 latencies=latencies,
                 written_latencies=written_latencies,

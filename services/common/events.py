@@ -34,6 +34,18 @@ def consumers_of(event_type: str, routes: Mapping[str, Sequence[str]] | None = N
     return found
 
 
+def consumers_of_producer(
+    producer: str, routes: Mapping[str, Sequence[str]] | None = None
+) -> list[str]:
+    """Services subscribed to any event ``producer`` emits (types ``<producer>.*``), in order."""
+    table = EVENT_ROUTES if routes is None else routes
+    found: list[str] = []
+    for pattern, services in table.items():
+        if fnmatch.fnmatchcase(producer, pattern.split(".", 1)[0]):
+            found.extend(s for s in services if s not in found)
+    return found
+
+
 def consume_task_name(service: str) -> str:
     return f"{service}.consume_event"
 

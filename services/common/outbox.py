@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from services.common.db import BigIntPrimaryKey, Database
 from services.common.delivery_receipts import DeliveryReceipts
-from services.common.events import Event, consumers_of
+from services.common.events import Event, consumers_of, consumers_of_producer
 from services.common.log import current_request_id
 from services.common.sql import insert_ignoring_conflicts
 
@@ -157,6 +157,11 @@ class Outbox:
     def add(self, session: Session, event_type: str, payload: dict[str, Any]) -> Event:
         """Record an event in the caller's transaction; it is sent only if that commits."""
         return self.add_many(session, event_type, [payload])[0]
+
+    @property
+    def consumer_queues(self) -> list[str]:
+        """The queues this outbox's events go to: the services consuming any of them."""
+        return consumers_of_producer(self.producer, self.routes)
 
     @property
     def wakeup_channel(self) -> str:

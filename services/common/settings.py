@@ -52,6 +52,10 @@ class CommonSettings(BaseSettings):
     # On PostgreSQL the relay process also wakes when an outbox write commits (NOTIFY),
     # but runs passes at least this far apart, so a burst of writes makes one pass.
     outbox_relay_min_gap_seconds: float = Field(default=0.02, ge=0)
+    # While every queue the outbox feeds still holds a task no worker has taken, the relay
+    # process puts its next pass off, up to this long, so that the events meanwhile go out
+    # as one larger task rather than as several small ones queued behind (0 turns it off).
+    outbox_relay_hold_seconds: float = Field(default=0.1, ge=0)
     outbox_relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     event_delivery_batch_size: int = Field(default=100, ge=1, le=1_000)
     event_max_retries: int = Field(default=5, ge=0, le=50)

@@ -53,7 +53,14 @@ def runtime_of(app: Flask) -> ServiceRuntime:
 
 @contextmanager
 def relay_running(app: Flask, **options: Any) -> Iterator[tuple[OutboxRelayLoop, threading.Thread]]:
-    """The app's relay loop in a thread; stopped (and checked stopped) afterwards."""
+    """The app's relay loop in a thread; stopped (and checked stopped) afterwards.
+
+    Without a worker nothing takes the tasks off the queue, so a loop holding
+    passes back while a task waits (OUTBOX_RELAY_HOLD_SECONDS) would add its
+    hold to every event after the first: the hold is off unless asked for
+    (tests/common/test_relay_hold.py, and the real worker's test below).
+    """
+    options.setdefault("hold_seconds", 0.0)
     loop = OutboxRelayLoop(runtime_of(app), app.extensions["celery"], **options)
     thread = threading.Thread(target=loop.run, name=f"relay-{id(loop)}", daemon=True)
     thread.start()
@@ -141,6 +148,7 @@ def test_events_relayed_by_the_loop_are_applied_once_by_a_real_worker_without_be
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     # given the probe's worker running without beat, so only the relay loop sends events
+    # (with its default hold: a pass waits while a task waits on the queue)
     runtime, worker = probe_service.start_probe(
         database_url,
         redis_url,
@@ -150,7 +158,7 @@ def test_events_relayed_by_the_loop_are_applied_once_by_a_real_worker_without_be
     )
     app = probe_app(database_url, redis_url)
     try:
-        with relay_running(app):
+        with relay_running(app, hold_seconds=runtime_of(app).settings.outbox_relay_hold_seconds):
             # when events are committed
             event_ids = publish(app, count=30)
 
