@@ -15,6 +15,7 @@ import atexit
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -65,6 +66,11 @@ class ClickBuffer:
         self._wake = threading.Event()
         self._owner_pid: int | None = None
         self._thread: threading.Thread | None = None
+        # A forked child inherits the buffer but not its thread: it starts its own on its
+        # first click. Checked here rather than with os.getpid() on every click (a system
+        # call per redirect).
+        buffer = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _forget_thread(buffer))
 
     def add(self, click: Click) -> None:
         """Queue ``click``; never waits on Redis or the database (the request is answering)."""
@@ -113,9 +119,9 @@ class ClickBuffer:
         )
 
     def _ensure_flusher(self) -> None:
-        pid = os.getpid()
-        if self._owner_pid == pid:
+        if self._thread is not None:
             return
+        pid = os.getpid()
         with self._lock:
             if self._owner_pid == pid:
                 return
@@ -135,3 +141,9 @@ class ClickBuffer:
                 self.flush()
             except Exception:
                 log.exception("click buffer flush failed")
+
+
+def _forget_thread(buffer: weakref.ref[ClickBuffer]) -> None:
+    alive = buffer()
+    if alive is not None:
+        alive._thread = None

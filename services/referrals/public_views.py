@@ -12,9 +12,8 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 from jinja2 import Environment
@@ -46,8 +45,9 @@ _STATUS_LINES = {
 _REDIRECT_RULE = "/r/<code>"
 
 
-@dataclass(frozen=True)
-class LinkAnswer:
+class LinkAnswer(NamedTuple):
+    """Status, headers and body of a ``/r/<code>`` answer (built on every request)."""
+
     status: int
     headers: list[tuple[str, str]]
     body: bytes

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import NamedTuple
 
 from services.referrals.classify import VisitorKind, classify_user_agent
 from services.referrals.clicks import Click
@@ -15,6 +16,9 @@ from services.referrals.directory import LinkDirectory, LinkTarget
 from services.referrals.packs import PackView
 from services.referrals.privacy import VisitorHasher
 
+_SECONDS_PER_DAY = 86_400
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
 
 class Outcome(enum.Enum):
     REDIRECT = "redirect"
@@ -23,8 +27,9 @@ class Outcome(enum.Enum):
     GONE = "gone"
 
 
-@dataclass(frozen=True)
-class RedirectDecision:
+class RedirectDecision(NamedTuple):
+    """What to answer (a NamedTuple: built on every request, and cheaper than a dataclass)."""
+
     outcome: Outcome
     link: LinkTarget | None = None
     pack: PackView | None = None
@@ -53,8 +58,7 @@ def decide_redirect(
         return RedirectDecision(Outcome.NOT_FOUND)
     pack = directory.pack(link.pack_id)
     timestamp = time.time() if now is None else now
-    moment = datetime.fromtimestamp(timestamp, UTC)
-    if pack is None or not pack.is_live(moment):
+    if pack is None or not _is_live(pack, timestamp):
         return RedirectDecision(Outcome.GONE, link=link, pack=pack)
 
     kind = classify_user_agent(user_agent)
@@ -70,7 +74,7 @@ def decide_redirect(
     if kind is VisitorKind.PREVIEW:
         visitor_hash = ip_hash = None
     else:
-        day = moment.date()
+        day = _utc_day(int(timestamp // _SECONDS_PER_DAY))
         visitor_hash = hasher.visitor_hash(client_ip, user_agent, day)
         ip_hash = hasher.ip_hash(client_ip, day)
         location = with_click_id(destination, click_id)
@@ -84,3 +88,19 @@ def decide_redirect(
         occurred_at=timestamp,
     )
     return RedirectDecision(outcome, link=link, pack=pack, location=location, click=click)
+
+
+def _is_live(pack: PackView, timestamp: float) -> bool:
+    # Most packs never expire: no datetime is made for them on every request.
+    if pack.expires_at is None:
+        return pack.is_live(_EPOCH)
+    return pack.is_live(datetime.fromtimestamp(timestamp, UTC))
+
+
+_EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+@lru_cache(maxsize=4)
+def _utc_day(days_since_epoch: int) -> date:
+    """The UTC date ``days_since_epoch`` days after 1970-01-01 (one per day, cached)."""
+    return date.fromordinal(_EPOCH_ORDINAL + days_since_epoch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -138,3 +139,32 @@ def test_a_full_buffer_does_not_make_the_request_wait_for_a_stalled_redis(
         time.sleep(0.05)
     assert stream.length() == 40
     assert buffer.pending() == 0
+
+
+def test_a_forked_process_sends_its_own_clicks_with_a_flusher_of_its_own(
+    live_pack: ReferralsHarness,
+) -> None:
+    # given a buffer that has sent a click from this process (its flusher thread runs)
+    link = live_pack.create_link()
+    stream = live_pack.components.stream
+    buffer = ClickBuffer(stream, stream, batch_size=100, flush_interval=0.02)
+    parent_click, child_click = some_clicks(int(link["id"]), 2)
+    buffer.add(parent_click)
+    assert buffer.flush() + stream.length() >= 1
+
+    # when the process forks (as a server preloading the app before its workers) and the
+    # child takes a click, without anyone calling flush
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through its exit status
+        buffer.add(child_click)
+        deadline = time.monotonic() + 5
+        while stream.length() < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os._exit(0 if stream.length() == 2 else 1)
+    _, status = os.waitpid(child, 0)
+
+    # then the child's own flusher sent it: both clicks are in the stream
+    assert os.waitstatus_to_exitcode(status) == 0
+    stream.ensure_group()
+    sent = stream.read(10, pending=False).clicks
+    assert [click.click_id for click in sent] == [parent_click.click_id, child_click.click_id]
