@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -25,6 +26,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.types import TypeEngine
 
+from fanfare.apps import APPS, AppSpec
 from services.common.db import Database, new_metadata
 from services.common.utc_time import NaiveDateTimeError, UtcDateTime, utc_from_iso
 
@@ -250,3 +252,26 @@ def test_an_event_time_that_names_no_storable_instant_is_a_value_error(text: str
     # then reading it fails with a ValueError (the callers' "malformed" signal)
     with pytest.raises(ValueError, match=r"."):
         utc_from_iso(text)
+
+
+# The plumbing tables are declared in services/common/outbox.py (EventTables), whose
+# columns are not yet UtcDateTime; their reads go through outbox.as_utc meanwhile.
+EVENT_TABLES = {"outbox_events", "processed_events", "dead_letters"}
+
+
+@pytest.mark.parametrize("spec", APPS, ids=lambda spec: spec.name)
+def test_every_time_stamp_column_of_an_app_is_utc_date_time(spec: AppSpec) -> None:
+    # given the tables of an app's models
+    app_metadata: MetaData = importlib.import_module(f"{spec.package}.models").metadata
+
+    # when their time stamp columns are listed
+    plain = [
+        f"{table.name}.{column.name}"
+        for table in app_metadata.tables.values()
+        if table.name not in EVENT_TABLES
+        for column in table.columns
+        if isinstance(column.type, DateTime)
+    ]
+
+    # then none is a plain DateTime (whose SQLite reads are naive and lose the offset)
+    assert plain == []
