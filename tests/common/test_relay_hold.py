@@ -105,15 +105,12 @@ def test_with_no_task_waiting_or_no_hold_an_event_goes_out_at_once(
         wait_until(lambda: event_id in queued_event_ids(client), timeout=5, interval=0.005)
     assert tasks_on_queue(client) == 2
 
-    # and with a hold of 30 s but an empty queue, an event goes out at once too
+    # and with a hold of 30 s but an empty queue, an event goes out at once too (well
+    # within the hold; the passes after it may be held, behind the task it made)
     client.delete(QUEUE)
-    with relay_running(app, poll_seconds=POLL_SECONDS, min_gap_seconds=0, hold_seconds=30) as (
-        loop,
-        _,
-    ):
+    with relay_running(app, poll_seconds=POLL_SECONDS, min_gap_seconds=0, hold_seconds=30):
         (event_id,) = publish(app, text="consumers idle")
         wait_until(lambda: event_id in queued_event_ids(client), timeout=5, interval=0.005)
-        assert loop.held_passes == 0
     runtime_of(app).db.dispose()
 
 
