@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     Integer,
     String,
     bindparam,
@@ -32,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from services.common.utc_time import UtcDateTime
 from services.rewards.models import accounts, deliveries, ledger_entries, rewards
 
 # The reward row's columns, each filled from a parameter named "reward_<column>".
@@ -77,7 +77,7 @@ def _build_statement() -> Any:
     )
     points = bindparam("points", type_=BigInteger)
     negative_points = bindparam("negative_points", type_=BigInteger)
-    moment = bindparam("now", type_=DateTime(timezone=True))
+    moment = bindparam("now", type_=UtcDateTime())
     fan_account_id = bindparam("fan_account_id", type_=BigInteger)
     entries = union_all(
         select(reward.c.id, fan_account_id, points),
@@ -121,7 +121,7 @@ def _build_statement() -> Any:
                 bindparam("delivery_status", type_=String(20)),
                 bindparam("delivery_attempts", type_=Integer),
                 moment,
-                bindparam("delivered_at", type_=DateTime(timezone=True)),
+                bindparam("delivered_at", type_=UtcDateTime()),
             ),
         )
         .returning(deliveries.c.id)
