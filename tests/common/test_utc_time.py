@@ -45,12 +45,22 @@ moments = Table(
 )
 
 
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
+def database_with_moments(url: str) -> Iterator[Database]:
+    database = Database(url)
     metadata.create_all(database.engine)
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    yield from database_with_moments(database_url)
+
+
+@pytest.fixture
+def postgres_db(postgres_url: str) -> Iterator[Database]:
+    """PostgreSQL alone: for what SQLite cannot do in SQL (intervals, session time zones)."""
+    yield from database_with_moments(postgres_url)
 
 
 def write(db: Database, *rows: tuple[str, datetime]) -> None:
@@ -173,18 +183,13 @@ def test_the_latest_time_of_an_aggregate_is_aware_utc(db: Database) -> None:
     assert latest.tzinfo is UTC
 
 
-def test_an_interval_added_to_the_column_binds_as_an_interval(postgres_url: str) -> None:
+def test_an_interval_added_to_the_column_binds_as_an_interval(postgres_db: Database) -> None:
     # given a stored time on PostgreSQL (SQLite does no date arithmetic in SQL)
-    database = Database(postgres_url)
-    try:
-        metadata.create_all(database.engine)
-        write(database, ("evening", datetime(2026, 11, 22, 19, 30, tzinfo=PLUS_FIVE)))
+    write(postgres_db, ("evening", datetime(2026, 11, 22, 19, 30, tzinfo=PLUS_FIVE)))
 
-        # when a query adds a day to it (the day must bind as an interval, not a time)
-        with database.reading() as session:
-            next_day = session.scalar(select(moments.c.at + timedelta(days=1)))
-    finally:
-        database.dispose()
+    # when a query adds a day to it (the day must bind as an interval, not a time)
+    with postgres_db.reading() as session:
+        next_day = session.scalar(select(moments.c.at + timedelta(days=1)))
 
     # then the sum is the next day's instant, in UTC
     assert next_day == datetime(2026, 11, 23, 14, 30, tzinfo=UTC)
@@ -192,19 +197,14 @@ def test_an_interval_added_to_the_column_binds_as_an_interval(postgres_url: str)
     assert next_day.tzinfo is UTC
 
 
-def test_postgresql_answers_in_utc_whatever_the_session_time_zone(postgres_url: str) -> None:
+def test_postgresql_answers_in_utc_whatever_the_session_time_zone(postgres_db: Database) -> None:
     # given a PostgreSQL session whose TimeZone is not UTC
-    database = Database(postgres_url)
-    try:
-        metadata.create_all(database.engine)
-        write(database, ("evening", datetime(2026, 11, 22, 19, 30, tzinfo=PLUS_FIVE)))
+    write(postgres_db, ("evening", datetime(2026, 11, 22, 19, 30, tzinfo=PLUS_FIVE)))
 
-        # when the time is read in it
-        with database.transaction() as session:
-            session.execute(text("SET LOCAL TIME ZONE 'Asia/Tokyo'"))
-            read = session.scalar(select(moments.c.at))
-    finally:
-        database.dispose()
+    # when the time is read in it
+    with postgres_db.transaction() as session:
+        session.execute(text("SET LOCAL TIME ZONE 'Asia/Tokyo'"))
+        read = session.scalar(select(moments.c.at))
 
     # then it comes back in UTC, not Tokyo time
     assert read is not None
