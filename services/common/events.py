@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,22 +26,26 @@ EVENT_ROUTES: Mapping[str, Sequence[str]] = {
 
 def consumers_of(event_type: str, routes: Mapping[str, Sequence[str]] | None = None) -> list[str]:
     """Services subscribed to ``event_type``, in a stable order."""
-    table = EVENT_ROUTES if routes is None else routes
-    found: list[str] = []
-    for pattern, services in table.items():
-        if fnmatch.fnmatchcase(event_type, pattern):
-            found.extend(s for s in services if s not in found)
-    return found
+    return _subscribers(routes, lambda pattern: fnmatch.fnmatchcase(event_type, pattern))
 
 
 def consumers_of_producer(
     producer: str, routes: Mapping[str, Sequence[str]] | None = None
 ) -> list[str]:
     """Services subscribed to any event ``producer`` emits (types ``<producer>.*``), in order."""
+    return _subscribers(
+        routes, lambda pattern: fnmatch.fnmatchcase(producer, pattern.split(".", 1)[0])
+    )
+
+
+def _subscribers(
+    routes: Mapping[str, Sequence[str]] | None, matches: Callable[[str], bool]
+) -> list[str]:
+    """The services of every route whose pattern ``matches``, each once, in table order."""
     table = EVENT_ROUTES if routes is None else routes
     found: list[str] = []
     for pattern, services in table.items():
-        if fnmatch.fnmatchcase(producer, pattern.split(".", 1)[0]):
+        if matches(pattern):
             found.extend(s for s in services if s not in found)
     return found
 
