@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 from gateway.core.types import DateTime
 from gateway.identity.users import create_user, issue_token, user_for_token, utcnow
 from gateway.models import ApiKey, AuthToken
-from tests.gateway.conftest import PASSWORD, bearer, log_in, post_graphql
+from tests.gateway.conftest import PASSWORD, bearer, post_graphql
+from tests.gateway.test_api_keys import staff_token
 
 PLUS_FIVE = timezone(timedelta(hours=5))
 MINUS_SEVEN = timezone(timedelta(hours=-7))
@@ -72,15 +73,7 @@ def test_an_api_keys_creation_time_goes_out_in_utc_as_stored(
     client: FlaskClient, gateway_app: Flask
 ) -> None:
     # given a marketer who creates a partner key
-    with gateway_app.extensions["fanfare"].db.transaction() as session:
-        create_user(
-            session,
-            email="mia@brand.example",
-            password=PASSWORD,
-            display_name="Mia",
-            role="marketer",
-        )
-    token = log_in(client, "mia@brand.example", PASSWORD).json["data"]["logIn"]["token"]
+    token = staff_token(gateway_app)
     before = utcnow()
     created = post_graphql(client, CREATE_KEY, headers=bearer(token)).json["data"]["createApiKey"]
     assert created["errors"] == []
