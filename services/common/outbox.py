@@ -26,7 +26,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -49,6 +48,7 @@ from services.common.delivery_receipts import DeliveryReceipts
 from services.common.events import Event, consumers_of, consumers_of_producer
 from services.common.log import current_request_id
 from services.common.sql import insert_ignoring_conflicts
+from services.common.utc_time import UtcDateTime, utc_from_iso
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +73,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def as_utc(moment: datetime) -> datetime:
-    """A time of a plain DateTime(timezone=True) column (the event tables) in aware UTC:
-    SQLite hands those back naive, and only UTC is written. Service tables use
-    services.common.utc_time.UtcDateTime, whose reads need none of this."""
-    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 class EventTables:
     """The three plumbing tables every service's database holds."""
 
@@ -92,8 +85,8 @@ class EventTables:
             Column("event_type", String(120), nullable=False),
             Column("payload", JSON, nullable=False),
             Column("request_id", String(64)),
-            Column("occurred_at", DateTime(timezone=True), nullable=False),
-            Column("sent_at", DateTime(timezone=True), index=True),
+            Column("occurred_at", UtcDateTime, nullable=False),
+            Column("sent_at", UtcDateTime, index=True),
             Column("attempts", Integer, nullable=False, server_default="0"),
             Column("last_error", Text),
         )
@@ -113,7 +106,7 @@ class EventTables:
             Column("event_type", String(120), nullable=False),
             # Indexed for the retention purge, which deletes the oldest first
             # (services/common/event_retention.py).
-            Column("processed_at", DateTime(timezone=True), nullable=False, index=True),
+            Column("processed_at", UtcDateTime, nullable=False, index=True),
         )
         self.dead_letters = Table(
             "dead_letters",
@@ -125,7 +118,7 @@ class EventTables:
             Column("payload", JSON, nullable=False),
             Column("error", Text, nullable=False),
             Column("attempts", Integer, nullable=False),
-            Column("created_at", DateTime(timezone=True), nullable=False),
+            Column("created_at", UtcDateTime, nullable=False),
             UniqueConstraint("kind", "reference", name="uq_dead_letters_kind_reference"),
         )
 
@@ -194,7 +187,7 @@ class Outbox:
                         "event_type": event.type,
                         "payload": event.payload,
                         "request_id": event.request_id,
-                        "occurred_at": datetime.fromisoformat(event.occurred_at),
+                        "occurred_at": utc_from_iso(event.occurred_at),
                     }
                     for event in events
                 ],
@@ -352,7 +345,7 @@ class Outbox:
                 update(table)
                 .where(batch)
                 .values(
-                    sent_at=bindparam("now", type_=DateTime(timezone=True)),
+                    sent_at=bindparam("now", type_=UtcDateTime),
                     attempts=table.c.attempts + 1,
                     last_error=None,
                 )
@@ -428,7 +421,7 @@ class Outbox:
             id=row.event_id,
             type=row.event_type,
             producer=self.producer,
-            occurred_at=as_utc(row.occurred_at).isoformat(),
+            occurred_at=row.occurred_at.isoformat(),
             payload=row.payload,
             request_id=row.request_id,
         )

@@ -359,6 +359,11 @@ def test_an_operator_lists_shows_and_discards_dead_letters(
     assert shown.exit_code == 0, shown.output
     assert json.dumps(event.id) in shown.output
     assert 'File "x.py", line 1' in shown.output
+    # and when it was parked, as a UTC time with its offset on either database
+    parked = next(line for line in shown.output.splitlines() if line.startswith("parked:"))
+    parked_at = datetime.fromisoformat(parked.split()[1])
+    assert parked_at.utcoffset() == timedelta(0), parked
+    assert abs(datetime.now(UTC) - parked_at) < timedelta(minutes=5), parked
 
     # a task its service cannot redo is refused, saying what to do instead
     refused = run_dead_letters(

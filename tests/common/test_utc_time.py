@@ -254,11 +254,6 @@ def test_an_event_time_that_names_no_storable_instant_is_a_value_error(text: str
         utc_from_iso(text)
 
 
-# The plumbing tables are declared in services/common/outbox.py (EventTables), whose
-# columns are not yet UtcDateTime; their reads go through outbox.as_utc meanwhile.
-EVENT_TABLES = {"outbox_events", "processed_events", "dead_letters"}
-
-
 @pytest.mark.parametrize("spec", APPS, ids=lambda spec: spec.name)
 def test_every_time_stamp_column_of_an_app_is_utc_date_time(spec: AppSpec) -> None:
     # given the tables of an app's models
@@ -268,7 +263,6 @@ def test_every_time_stamp_column_of_an_app_is_utc_date_time(spec: AppSpec) -> No
     plain = [
         f"{table.name}.{column.name}"
         for table in app_metadata.tables.values()
-        if table.name not in EVENT_TABLES
         for column in table.columns
         if isinstance(column.type, DateTime)
     ]
