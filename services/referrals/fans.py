@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.common.outbox import as_utc
 from services.referrals.models import conversions, referral_links, shares
 
 
@@ -56,7 +55,7 @@ def export_fan(session: Session, fan_id: str) -> dict[str, Any]:
                 "pack_id": row.pack_id,
                 "channel": row.channel,
                 "human_clicks": row.human_clicks,
-                "created_at": as_utc(row.created_at).isoformat(),
+                "created_at": row.created_at.isoformat(),
             }
             for row in links
         ],
@@ -65,7 +64,7 @@ def export_fan(session: Session, fan_id: str) -> dict[str, Any]:
                 "id": str(row.id),
                 "pack_id": row.pack_id,
                 "channel": row.channel,
-                "created_at": as_utc(row.created_at).isoformat(),
+                "created_at": row.created_at.isoformat(),
             }
             for row in fan_shares
         ],
@@ -76,7 +75,7 @@ def export_fan(session: Session, fan_id: str) -> dict[str, Any]:
                 "status": row.status,
                 "amount_cents": row.amount_cents,
                 "currency": row.currency,
-                "occurred_at": as_utc(row.occurred_at).isoformat(),
+                "occurred_at": row.occurred_at.isoformat(),
             }
             for row in fan_conversions
         ],

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from services.common.db import Database
-from services.common.outbox import Outbox, as_utc
+from services.common.outbox import Outbox
 from services.common.sql import dialect_insert, is_postgresql
 from services.referrals.classify import VisitorKind
 from services.referrals.clicks import Click
@@ -94,7 +94,7 @@ _PG_LAST_VISITS = text(
       AND kind = 'human'
     GROUP BY link_id, visitor_hash
     """
-)
+).columns(clicks.c.link_id, clicks.c.visitor_hash, clicks.c.occurred_at)
 
 
 def milestones_crossed(before: int, after: int) -> list[int]:
@@ -185,7 +185,7 @@ def _mark_unique_visits(session: Session, batch: list[Click]) -> set[str]:
             _PG_LAST_VISITS, {"hashes": _joined(hashes), "since": since, "sep": _SEPARATOR}
         )
         for link_id, visitor_hash, latest in found:
-            last_seen[(link_id, visitor_hash)] = as_utc(latest)
+            last_seen[(link_id, visitor_hash)] = latest
     else:
         for start in range(0, len(hashes), _LOOKUP_CHUNK):
             chunk = hashes[start : start + _LOOKUP_CHUNK]
@@ -199,7 +199,7 @@ def _mark_unique_visits(session: Session, batch: list[Click]) -> set[str]:
                 .group_by(clicks.c.link_id, clicks.c.visitor_hash)
             )
             for link_id, visitor_hash, latest in found:
-                last_seen[(link_id, visitor_hash)] = as_utc(latest)
+                last_seen[(link_id, visitor_hash)] = latest
     unique: set[str] = set()
     for click in humans:
         assert click.visitor_hash is not None

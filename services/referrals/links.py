@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
-from services.common.outbox import as_utc
 from services.common.sql import dialect_insert
 from services.referrals.codes import new_link_code
 from services.referrals.destinations import destination_with_utm
@@ -60,7 +59,7 @@ def _record(row: Any) -> ReferralLinkRecord:
         pack_id=row.pack_id,
         channel=row.channel,
         destination_url=destination,
-        created_at=as_utc(row.created_at),
+        created_at=row.created_at,
     )
 
 

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common.events import Event
-from services.common.outbox import as_utc
 from services.common.sql import dialect_insert
+from services.common.utc_time import utc_from_iso
 from services.referrals.errors import PackNotFound, PackNotPublished
 from services.referrals.models import packs
 
@@ -65,7 +65,7 @@ class PackView:
             summary=data["summary"],
             destination_url=data["destination_url"],
             cover_url=data.get("cover_url"),
-            expires_at=datetime.fromisoformat(expires) if expires else None,
+            expires_at=utc_from_iso(expires) if expires else None,
             status=data["status"],
         )
 
@@ -78,7 +78,7 @@ class PackView:
             summary=row.summary,
             destination_url=row.destination_url,
             cover_url=row.cover_url,
-            expires_at=as_utc(row.expires_at) if row.expires_at else None,
+            expires_at=row.expires_at,
             status=row.status,
         )
 
@@ -86,14 +86,14 @@ class PackView:
 def _parse_time(value: Any) -> datetime | None:
     if not value:
         return None
-    return as_utc(datetime.fromisoformat(str(value)))
+    return utc_from_iso(str(value))
 
 
 def apply_pack_event(session: Session, event: Event) -> str:
     """Bring the pack row up to ``event``; returns the pack id."""
     payload = event.payload
     pack_id = str(payload["pack_id"])
-    event_at = as_utc(datetime.fromisoformat(event.occurred_at))
+    event_at = utc_from_iso(event.occurred_at)
     if event.type == "content.pack_archived":
         values: dict[str, Any] = {
             "pack_id": pack_id,
