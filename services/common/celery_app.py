@@ -36,6 +36,7 @@ from services.common.events import Event, consume_task_name
 from services.common.log import current_request_id
 from services.common.metrics import TASK_OUTCOMES, scrape_registry
 from services.common.outbox import Outbox
+from services.common.redis_broker import TRANSPORT_PATH as REDIS_TRANSPORT
 from services.common.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def create_celery(app: Flask) -> Celery:
     celery: Celery = Celery(service, task_cls=AppContextTask)
     celery.conf.update(
         broker_url=settings.redis_url,
+        broker_transport=REDIS_TRANSPORT,
         broker_connection_retry_on_startup=True,
         broker_transport_options={
             # A task whose worker vanished is handed out again after this long...
