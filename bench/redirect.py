@@ -28,6 +28,10 @@ neither vCPU halts between requests (``both`` prints both readings, rounds
 interleaved). Off by default: it was tested against the redirect's tail and it
 more than halves the maximum rates here (see ``KeepCoresAwake``).
 
+Each round also measures the bare WSGI app at 70% of its own maximum (the redirect's
+relative load for an app that does nothing, same setup, same minutes) and prints its p99
+beside the target: the floor this machine and server setup leave in that run.
+
 Each round also prints how both CPUs were spent during its open loop: the owner's
 share (server on CPU 0, generator on CPU 1), other work, idle and time stolen by
 the hypervisor. A slow round can then be put down to the server, the generator or
@@ -884,6 +888,50 @@ def baseline_latency(
     figures.generator_late_p99_ms = percentile(lateness, 0.99) * 1000
 
 
+@dataclass
+class FloorFigures:
+    """The bare WSGI 302 at the redirect's relative load: what the server setup allows."""
+
+    rate: float
+    offered: float
+    p50_ms: float
+    p99_ms: float
+    generator_late_p99_ms: float
+    cpu0: CoreShare
+
+
+def bench_floor(args: argparse.Namespace, workdir: Path, awake: KeepCoresAwake) -> FloorFigures:
+    """The bare WSGI app at ``--rate-fraction`` of its own maximum, measured like a redirect round.
+
+    The p99 target is set at 70% of the redirect's own maximum. This is the same relative
+    load for an app that does nothing, in the same gunicorn setup and the same minutes,
+    so a round in which it misses 5 ms too was decided by the machine (the server core
+    runs ~80% busy at "70%": the per-connection work costs ~25% more per request at that
+    rate than at the maximum, for every app), not by the redirect's code.
+    """
+    server = Gunicorn("redirect:wsgi_baseline", {}, workdir / "wsgi_floor.log", args.workers)
+    mix = Mix.build(["Abcdefgh"], 1000)
+    with awake:
+        server.start("/r/warmup")
+        try:
+            max_rate(server, mix, argparse.Namespace(**{**vars(args), "duration": 3}), workdir)
+            rate = max_rate(server, mix, args, workdir)
+            offered = rate * args.rate_fraction
+            server_core = CoreMeter(0, "server", lambda: server_cpu_seconds(server), awake)
+            latencies, lateness = run_pinned("_open_loop", server.port, mix, offered, args.duration)
+            cpu0 = server_core.share()
+        finally:
+            server.stop()
+    return FloorFigures(
+        rate=rate,
+        offered=offered,
+        p50_ms=statistics.median(latencies) * 1000,
+        p99_ms=percentile(latencies, 0.99) * 1000,
+        generator_late_p99_ms=percentile(lateness, 0.99) * 1000,
+        cpu0=cpu0,
+    )
+
+
 def machine() -> str:
     model = "unknown"
     with contextlib.suppress(OSError):
@@ -895,11 +943,18 @@ def machine() -> str:
 
 
 def report(
-    say: Any, wsgi: BaselineFigures, flask: BaselineFigures, results: list[RedirectFigures]
+    say: Any,
+    wsgi: BaselineFigures,
+    flask: BaselineFigures,
+    results: list[RedirectFigures],
+    floors: list[FloorFigures],
+    *,
+    load: float,
 ) -> None:
     say()
     say(
-        "| server | links | req/s | vs Flask 302 | vs bare WSGI | p50 ms @70% | p99 ms @70% "
+        f"| server | links | req/s | vs Flask 302 | vs bare WSGI | p50 ms @{load:.0%} "
+        f"| p99 ms @{load:.0%} "
         "| clicks recorded | peak RSS MB |"
     )
     say("|---|---|---|---|---|---|---|---|---|")
@@ -933,9 +988,24 @@ def report(
         + (" (met)" if all(r.rate >= 0.9 * flask_rate for r in results) else " (NOT met)")
     )
     say(
-        "- p99 <= 5 ms at 70% load: "
+        f"- p99 <= 5 ms at 70% load{'' if load == 0.7 else f' (measured at {load:.0%})'}: "
         + ", ".join(f"{r.p99_ms:.2f} ms at {r.links:,}" for r in results)
-        + (" (met)" if all(r.p99_ms <= 5 for r in results) else " (NOT met)")
+        + (
+            (" (met)" if all(r.p99_ms <= 5 for r in results) else " (NOT met)")
+            if load == 0.7
+            else " (not the target's load: neither met nor missed)"
+        )
+    )
+    floor_p99 = statistics.median(f.p99_ms for f in floors)
+    say(
+        f"  - the server setup's own floor, bare WSGI 302 at {load:.0%} of its own maximum: p99 "
+        f"{floor_p99:.2f} ms (median of "
+        + ", ".join(f"{f.p99_ms:.2f}" for f in floors)
+        + (
+            "; under 5 ms, so the setup leaves room for the target)"
+            if floor_p99 <= 5
+            else "; over 5 ms: an app that does nothing misses the target in this run)"
+        )
     )
     if len(results) > 1:
         spread = max(abs(r.rate - best.rate) / best.rate for r in results)
@@ -980,12 +1050,14 @@ class Measurements:
 
     baselines: dict[bool, tuple[BaselineFigures, BaselineFigures]] = field(default_factory=dict)
     rounds: dict[tuple[bool, int], list[RedirectFigures]] = field(default_factory=dict)
+    floors: dict[bool, list[FloorFigures]] = field(default_factory=dict)
+    rate_fraction: float = 0.7
 
 
 def measure(args: argparse.Namespace, modes: list[KeepCoresAwake]) -> Measurements:
     from fanfare.embedded import EmbeddedRedis
 
-    measured = Measurements()
+    measured = Measurements(rate_fraction=args.rate_fraction)
     with tempfile.TemporaryDirectory(prefix="fanfare-bench-") as tmp:
         workdir = Path(tmp)
         redis_server = EmbeddedRedis(workdir / "redis").start()
@@ -1001,7 +1073,15 @@ def measure(args: argparse.Namespace, modes: list[KeepCoresAwake]) -> Measuremen
                 # The sizes take turns, so a burst of other work on a shared machine lands
                 # on one round of each rather than on one size; the medians are reported. The
                 # two readings alternate within each size, in turns, so neither always goes first.
+                measured.floors = {mode.on: [] for mode in modes}
                 for number in range(args.rounds):
+                    for mode in modes:
+                        print(
+                            f"- round {number + 1}: bare WSGI at {args.rate_fraction:.0%} of its "
+                            f"own maximum, {'awake' if mode.on else 'not kept awake'}",
+                            flush=True,
+                        )
+                        measured.floors[mode.on].append(bench_floor(args, workdir, mode))
                     for database in seeded:
                         for mode in modes if number % 2 == 0 else modes[::-1]:
                             print(
@@ -1030,7 +1110,9 @@ def report_reading(say: Any, mode: KeepCoresAwake, measured: Measurements) -> No
     mode_rounds = {links: f for (on, links), f in measured.rounds.items() if on == mode.on}
     say()
     say(f"## {mode.label}")
-    report(say, wsgi, flask, [median_figures(figures) for figures in mode_rounds.values()])
+    floors = measured.floors[mode.on]
+    rounds = [median_figures(f) for f in mode_rounds.values()]
+    report(say, wsgi, flask, rounds, floors, load=measured.rate_fraction)
     say()
     say(
         "rounds (median above), req/s, p99 ms and the load generator's own lateness p99 ms "
@@ -1048,6 +1130,14 @@ def report_reading(say: Any, mode: KeepCoresAwake, measured: Measurements) -> No
                 for f in figures
             )
         )
+    say(
+        f"- bare WSGI 302 at {measured.rate_fraction:.0%} of its own maximum: "
+        + ", ".join(
+            f"{f.rate:,.0f} req/s p99 {f.p99_ms:.2f} (offered {f.offered:,.0f}; generator late "
+            f"{f.generator_late_p99_ms:.2f}; {f.cpu0})"
+            for f in floors
+        )
+    )
     say(
         f"- baselines' generator lateness p99: bare WSGI "
         f"{wsgi.generator_late_p99_ms:.2f} ms, Flask {flask.generator_late_p99_ms:.2f} ms"
