@@ -46,8 +46,8 @@ sys.path.insert(0, str(ROOT))
 from fanfare.apps import get_app_spec  # noqa: E402
 from services.common import migrations  # noqa: E402
 from services.common.internal_auth import Principal, issue_internal_token  # noqa: E402
-from services.common.outbox import utcnow  # noqa: E402
 from services.common.sql import insert_ignoring_conflicts  # noqa: E402
+from services.common.utc_time import utcnow  # noqa: E402
 from services.rewards import code_banks  # noqa: E402
 from services.rewards.app import create_app  # noqa: E402
 from services.rewards.models import bank_codes  # noqa: E402

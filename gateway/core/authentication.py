@@ -27,10 +27,11 @@ from gateway.identity.credentials import (
 )
 from gateway.identity.rate_limits import TokenBucketLimiter
 from gateway.identity.token_cache import TokenOwnerCache
-from gateway.identity.users import TokenKind, TokenOwner, user_for_token, utcnow
+from gateway.identity.users import TokenKind, TokenOwner, user_for_token
 from gateway.settings import GatewaySettings
 from services.common.db import Database
 from services.common.internal_auth import Principal
+from services.common.utc_time import utcnow
 
 API_KEY_HEADER = "X-API-Key"
 CSRF_HEADER = "X-CSRF-Token"

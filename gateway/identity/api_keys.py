@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from gateway.identity.credentials import hash_secret, new_api_key
 from gateway.identity.errors import InvalidInput, NotFound
-from gateway.identity.users import utcnow
 from gateway.models import ApiKey
+from services.common.utc_time import utcnow
 
 API_SCOPES = ("CONTENT_READ", "CONVERSIONS_WRITE", "STATS_READ")
 MAX_KEY_NAME_LENGTH = 100

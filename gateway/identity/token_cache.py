@@ -25,8 +25,9 @@ from typing import Any
 
 import redis
 
-from gateway.identity.users import TokenKind, TokenOwner, utcnow
+from gateway.identity.users import TokenKind, TokenOwner
 from gateway.models import User
+from services.common.utc_time import utcnow
 
 log = logging.getLogger(__name__)
 

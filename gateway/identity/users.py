@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import select, update
@@ -22,6 +22,7 @@ from gateway.identity.passwords import (
     verify_password,
 )
 from gateway.models import AuthToken, User
+from services.common.utc_time import utcnow
 
 UserRole = Literal["fan", "marketer", "admin"]
 USER_ROLES: tuple[UserRole, ...] = ("fan", "marketer", "admin")
@@ -29,10 +30,6 @@ TokenKind = Literal["bearer", "session"]
 THANK_YOU_CHANNELS = ("PRIVATE_EMAIL", "PUBLIC_SHOUTOUT", "HANDWRITTEN_NOTE", "NONE")
 MAX_DISPLAY_NAME_LENGTH = 100
 ERASED_DISPLAY_NAME = "Former fan"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def check_display_name(display_name: str) -> str:

@@ -56,8 +56,9 @@ from sqlalchemy import Column, CursorResult, Delete, Select, Table, any_, delete
 from services.common.db import Database
 from services.common.dead_letters import delete_resolved_dead_letters
 from services.common.metrics import EVENT_ROWS_PURGED
-from services.common.outbox import EventTables, utcnow
+from services.common.outbox import EventTables
 from services.common.runtime import ServiceRuntime
+from services.common.utc_time import utcnow
 
 log = logging.getLogger(__name__)
 

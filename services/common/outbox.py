@@ -20,7 +20,6 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -48,7 +47,7 @@ from services.common.delivery_receipts import DeliveryReceipts
 from services.common.events import Event, consumers_of, consumers_of_producer
 from services.common.log import current_request_id
 from services.common.sql import insert_ignoring_conflicts
-from services.common.utc_time import UtcDateTime, utc_from_iso
+from services.common.utc_time import UtcDateTime, utc_from_iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +66,6 @@ NOTIFY_GAP_SECONDS = 0.01
 def wakeup_channel(producer: str) -> str:
     """The PostgreSQL channel ``producer``'s outbox writes notify (a relay LISTENs on it)."""
     return f"fanfare_outbox_{producer}"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class EventTables:

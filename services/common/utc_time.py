@@ -68,6 +68,11 @@ class UtcDateTime(TypeDecorator[datetime]):
         return self.impl_instance.coerce_compared_value(op, value)
 
 
+def utcnow() -> datetime:
+    """The current time, aware, in UTC: what every time stamp the platform writes holds."""
+    return datetime.now(UTC)
+
+
 def utc_from_iso(text: str) -> datetime:
     """An ISO 8601 time from another service as an aware UTC datetime; ValueError if
     it is not one.

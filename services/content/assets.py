@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.common.errors import Conflict, InvalidInput, NotFound, ServiceError
-from services.common.outbox import utcnow
 from services.common.sql import dialect_insert
+from services.common.utc_time import utcnow
 from services.content import presenting
 from services.content.access import Viewer
 from services.content.context import ContentContext

@@ -20,7 +20,7 @@ from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from services.common.dead_letters import TaskRedo
-from services.common.outbox import utcnow
+from services.common.utc_time import utcnow
 from services.content.assets import PROCESS_ASSET_TASK
 from services.content.models import Asset
 

@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 
 from services.common.errors import Forbidden
 from services.common.events import Event
-from services.common.outbox import utcnow
 from services.common.sql import dialect_insert
-from services.common.utc_time import utc_from_iso
+from services.common.utc_time import utc_from_iso, utcnow
 from services.content.access import Viewer
 from services.content.context import ContentContext
 from services.content.feedback import present_feedback

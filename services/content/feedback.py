@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from services.common.errors import Forbidden, NotFound
-from services.common.outbox import utcnow
 from services.common.sql import dialect_insert
+from services.common.utc_time import utcnow
 from services.content import presenting
 from services.content.access import Viewer
 from services.content.context import ContentContext

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from services.common.errors import Forbidden, NotFound
 from services.common.internal_auth import public
-from services.common.outbox import utcnow
+from services.common.utc_time import utcnow
 from services.content.apidoc import api_doc
 from services.content.interfaces import ObjectNotFound
 from services.content.models import Asset, ContentPack, Rendition

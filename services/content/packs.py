@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.errors import Conflict, InvalidInput, NotFound
-from services.common.outbox import utcnow
+from services.common.utc_time import utcnow
 from services.content import fans, presenting, rules
 from services.content.access import Viewer
 from services.content.context import ContentContext

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 
-from services.common.outbox import Outbox, utcnow
+from services.common.outbox import Outbox
+from services.common.utc_time import utcnow
 from services.rewards import code_banks, ledger
 from services.rewards.errors import InsufficientPoints, InvalidInput, NotFound, OutOfStock
 from services.rewards.gift_cards import PURCHASE_TASK, place_gift_card_order

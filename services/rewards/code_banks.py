@@ -14,8 +14,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common.outbox import Outbox, utcnow
+from services.common.outbox import Outbox
 from services.common.sql import dialect_insert, insert_ignoring_conflicts, is_postgresql
+from services.common.utc_time import utcnow
 from services.rewards.errors import Conflict, InvalidInput, NotFound
 from services.rewards.models import bank_codes, code_banks
 

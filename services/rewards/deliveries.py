@@ -18,8 +18,8 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.common.db import Database
-from services.common.outbox import utcnow
 from services.common.sql import insert_ignoring_conflicts, is_postgresql
+from services.common.utc_time import utcnow
 from services.rewards.interfaces import Mailer, MailRejected, OutgoingEmail, TaskQueue
 from services.rewards.messages import email_text, private_line, public_line
 from services.rewards.models import (

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from services.common.outbox import utcnow
 from services.common.sql import insert_ignoring_conflicts
+from services.common.utc_time import utcnow
 from services.rewards.catalog import redemption_query
 from services.rewards.errors import NotFound
 from services.rewards.models import (

@@ -16,7 +16,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.common.db import Database
-from services.common.outbox import utcnow
+from services.common.utc_time import utcnow
 from services.rewards.errors import AlreadyDone, NotFound
 from services.rewards.interfaces import GiftCardProvider
 from services.rewards.models import gift_card_orders

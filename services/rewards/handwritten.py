@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
-from services.common.outbox import utcnow
+from services.common.utc_time import utcnow
 from services.rewards.errors import AlreadyDone, NotFound
 from services.rewards.models import fan_profiles, handwritten_notes
 

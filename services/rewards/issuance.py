@@ -23,8 +23,9 @@ from sqlalchemy import and_, any_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from services.common.outbox import Outbox, utcnow
+from services.common.outbox import Outbox
 from services.common.sql import insert_ignoring_conflicts, is_postgresql
+from services.common.utc_time import utcnow
 from services.rewards import code_banks, ledger
 from services.rewards.deeds import HUMAN_CLICKS_REACHED, TIER_REACHED, Deed
 from services.rewards.deliveries import NONE as NONE_CHANNEL

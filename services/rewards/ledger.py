@@ -19,8 +19,8 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from services.common.outbox import utcnow
 from services.common.sql import insert_ignoring_conflicts
+from services.common.utc_time import utcnow
 from services.rewards.models import accounts, ledger_entries
 from services.rewards.sql import run_after_commit
 

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.orm import Session
 
-from services.common.outbox import utcnow
+from services.common.utc_time import utcnow
 from services.rewards import ledger
 from services.rewards.gift_cards import cancel_pending_orders_of_reward
 from services.rewards.issuance import AWAITING_STOCK, ISSUED, REVERSED, IssuanceContext

@@ -8,8 +8,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common.outbox import utcnow
 from services.common.sql import insert_ignoring_conflicts
+from services.common.utc_time import utcnow
 from services.rewards.code_banks import get_code_bank
 from services.rewards.errors import Conflict, InvalidInput, NotFound
 from services.rewards.models import rewards, rules

@@ -16,8 +16,8 @@ from typing import Any
 from celery import Celery, Task
 
 from services.common.celery_app import backoff_seconds
-from services.common.outbox import utcnow
 from services.common.runtime import ServiceRuntime
+from services.common.utc_time import utcnow
 from services.rewards import deliveries, gift_cards
 from services.rewards.extension import RewardsExtension
 from services.rewards.settings import RewardsSettings

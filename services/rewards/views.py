@@ -12,9 +12,9 @@ from marshmallow import Schema
 from sqlalchemy.orm import Session
 
 from services.common.internal_auth import current_principal
-from services.common.outbox import utcnow
 from services.common.runtime import get_runtime
 from services.common.storable_input import is_record_id
+from services.common.utc_time import utcnow
 from services.rewards import (
     catalog,
     code_banks,

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from fanfare.apps import get_app_spec
 from services.common import migrations
-from services.common.outbox import utcnow
+from services.common.utc_time import utcnow
 from services.content.app import create_app
 from services.content.models import Asset
 from tests.content.conftest import ContentApi, content_settings, jpeg_bytes

@@ -10,8 +10,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from gateway.core.types import DateTime
-from gateway.identity.users import create_user, issue_token, user_for_token, utcnow
+from gateway.identity.users import create_user, issue_token, user_for_token
 from gateway.models import ApiKey, AuthToken
+from services.common.utc_time import utcnow
 from tests.gateway.conftest import PASSWORD, bearer, post_graphql
 from tests.gateway.test_api_keys import staff_token
 

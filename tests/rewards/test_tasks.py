@@ -19,7 +19,7 @@ from sqlalchemy import select
 from fanfare.embedded import free_port
 from services.common.celery_app import send_event
 from services.common.events import Event
-from services.common.outbox import utcnow
+from services.common.utc_time import utcnow
 from services.rewards import deliveries
 from services.rewards.app import create_app
 from services.rewards.deliveries import MailConfig
