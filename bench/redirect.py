@@ -530,6 +530,33 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+@dataclass(frozen=True)
+class OpenLoopFigures:
+    offered: float
+    p50_ms: float
+    p99_ms: float
+    generator_late_p99_ms: float
+    cpu0: CoreShare
+    cpu1: CoreShare
+
+
+def open_loop(
+    server: Gunicorn, mix: Mix, offered: float, args: argparse.Namespace, awake: KeepCoresAwake
+) -> OpenLoopFigures:
+    """Latency at a fixed offered rate, and how both CPUs were spent meanwhile."""
+    server_core = CoreMeter(0, "server", lambda: server_cpu_seconds(server), awake)
+    generator_core = CoreMeter(1, "generator", children_cpu_seconds, awake)
+    latencies, lateness = run_pinned("_open_loop", server.port, mix, offered, args.duration)
+    return OpenLoopFigures(
+        offered=offered,
+        p50_ms=statistics.median(latencies) * 1000,
+        p99_ms=percentile(latencies, 0.99) * 1000,
+        generator_late_p99_ms=percentile(lateness, 0.99) * 1000,
+        cpu0=server_core.share(),
+        cpu1=generator_core.share(),
+    )
+
+
 # -- the run ------------------------------------------------------------------------------
 
 
@@ -776,21 +803,17 @@ def _bench_redirect_round(
             recorded = client.xlen("referrals:clicks") - before
             if server.log_tail():
                 print(f"  server log:\n{server.log_tail()}", flush=True)
-            offered = rate * args.rate_fraction
-            server_core = CoreMeter(0, "server", lambda: server_cpu_seconds(server), awake)
-            generator_core = CoreMeter(1, "generator", children_cpu_seconds, awake)
-            latencies, lateness = run_pinned("_open_loop", server.port, mix, offered, args.duration)
-            cpu0, cpu1 = server_core.share(), generator_core.share()
+            loop = open_loop(server, mix, rate * args.rate_fraction, args, awake)
         expected = round(rate * args.duration * 0.99)
         return RedirectFigures(
             links=links,
             rate=rate,
-            p50_ms=statistics.median(latencies) * 1000,
-            p99_ms=percentile(latencies, 0.99) * 1000,
-            generator_late_p99_ms=percentile(lateness, 0.99) * 1000,
-            offered=offered,
-            cpu0=cpu0,
-            cpu1=cpu1,
+            p50_ms=loop.p50_ms,
+            p99_ms=loop.p99_ms,
+            generator_late_p99_ms=loop.generator_late_p99_ms,
+            offered=loop.offered,
+            cpu0=loop.cpu0,
+            cpu1=loop.cpu1,
             clicks_recorded=recorded,
             clicks_expected=expected,
             peak_rss_mb=memory.peak / 2**20,
@@ -888,16 +911,12 @@ def baseline_latency(
     figures.generator_late_p99_ms = percentile(lateness, 0.99) * 1000
 
 
-@dataclass
+@dataclass(frozen=True)
 class FloorFigures:
     """The bare WSGI 302 at the redirect's relative load: what the server setup allows."""
 
     rate: float
-    offered: float
-    p50_ms: float
-    p99_ms: float
-    generator_late_p99_ms: float
-    cpu0: CoreShare
+    loop: OpenLoopFigures
 
 
 def bench_floor(args: argparse.Namespace, workdir: Path, awake: KeepCoresAwake) -> FloorFigures:
@@ -916,20 +935,10 @@ def bench_floor(args: argparse.Namespace, workdir: Path, awake: KeepCoresAwake) 
         try:
             max_rate(server, mix, argparse.Namespace(**{**vars(args), "duration": 3}), workdir)
             rate = max_rate(server, mix, args, workdir)
-            offered = rate * args.rate_fraction
-            server_core = CoreMeter(0, "server", lambda: server_cpu_seconds(server), awake)
-            latencies, lateness = run_pinned("_open_loop", server.port, mix, offered, args.duration)
-            cpu0 = server_core.share()
+            loop = open_loop(server, mix, rate * args.rate_fraction, args, awake)
+            return FloorFigures(rate, loop)
         finally:
             server.stop()
-    return FloorFigures(
-        rate=rate,
-        offered=offered,
-        p50_ms=statistics.median(latencies) * 1000,
-        p99_ms=percentile(latencies, 0.99) * 1000,
-        generator_late_p99_ms=percentile(lateness, 0.99) * 1000,
-        cpu0=cpu0,
-    )
 
 
 def machine() -> str:
@@ -996,11 +1005,11 @@ def report(
             else " (not the target's load: neither met nor missed)"
         )
     )
-    floor_p99 = statistics.median(f.p99_ms for f in floors)
+    floor_p99 = statistics.median(f.loop.p99_ms for f in floors)
     say(
         f"  - the server setup's own floor, bare WSGI 302 at {load:.0%} of its own maximum: p99 "
         f"{floor_p99:.2f} ms (median of "
-        + ", ".join(f"{f.p99_ms:.2f}" for f in floors)
+        + ", ".join(f"{f.loop.p99_ms:.2f}" for f in floors)
         + (
             "; under 5 ms, so the setup leaves room for the target)"
             if floor_p99 <= 5
@@ -1133,8 +1142,8 @@ def report_reading(say: Any, mode: KeepCoresAwake, measured: Measurements) -> No
     say(
         f"- bare WSGI 302 at {measured.rate_fraction:.0%} of its own maximum: "
         + ", ".join(
-            f"{f.rate:,.0f} req/s p99 {f.p99_ms:.2f} (offered {f.offered:,.0f}; generator late "
-            f"{f.generator_late_p99_ms:.2f}; {f.cpu0})"
+            f"{f.rate:,.0f} req/s p99 {f.loop.p99_ms:.2f} (offered {f.loop.offered:,.0f}; "
+            f"generator late {f.loop.generator_late_p99_ms:.2f}; {f.loop.cpu0})"
             for f in floors
         )
     )
